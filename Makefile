@@ -1,0 +1,57 @@
+# Thin wrappers over the commands CI runs. Override any variable: `make test PYTEST_ARGS="-k produce"`.
+PYTHON      ?= python3
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+KAFKA_DIR   ?= $(HOME)/.cache/kafkagate/broker-9092
+KAFKA_PORT  ?= 9092
+PYTEST_ARGS ?=
+SOURCES     := gateway processors schemas tests scripts bench
+
+export KAFKAGATE_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
+
+.PHONY: install run serve test unit lint typecheck bench kafka-install kafka-up kafka-down kafka-status clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+kafka-install: install
+	$(PY) scripts/kafka.py install
+
+kafka-up: install
+	$(PY) scripts/kafka.py up --dir $(KAFKA_DIR) --port $(KAFKA_PORT)
+
+kafka-down:
+	$(PYTHON) scripts/kafka.py down --dir $(KAFKA_DIR)
+
+kafka-status:
+	@$(PYTHON) scripts/kafka.py status --dir $(KAFKA_DIR)
+
+serve: install
+	$(VENV)/bin/kafkagate serve
+
+run: install kafka-up serve
+
+lint: install
+	$(VENV)/bin/ruff check $(SOURCES)
+	$(VENV)/bin/ruff format --check $(SOURCES)
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+# The test session starts its own broker on free ports (see tests/conftest.py), so it never touches `make run`'s.
+test: install lint typecheck
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist

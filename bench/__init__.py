@@ -1,0 +1,1 @@
+"""Benchmarks of the hot paths against raw aiokafka."""

@@ -1,0 +1,1 @@
+"""kafkagate's HTTP gateway."""

@@ -1,0 +1,110 @@
+"""The application factory: `create_app(settings, kafka=...)` wires routes, middleware and error rendering."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway import errors as ge
+from gateway.context import GatewayContext, request_id
+from gateway.kafka.clients import KafkaClients
+from gateway.middleware import RequestIdMiddleware
+from gateway.responses import JSONResponse, ProblemResponse
+from gateway.routes import produce, streams
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def problem(request: Request, exc: ge.GatewayError) -> Response:
+    body = ge.problem_body(exc, instance=request.url.path, request_id=request_id(request))
+    # Set here too: responses for unhandled errors bypass RequestIdMiddleware on their way out.
+    headers = {"x-request-id": request_id(request)}
+    if exc.retry_after_s is not None:
+        headers["retry-after"] = str(exc.retry_after_s)
+    return ProblemResponse(body, status_code=exc.status, headers=headers)
+
+
+async def on_gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ge.GatewayError)  # noqa: S101 - registered for this type only
+    return problem(request, exc)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for this type only
+    error: ge.GatewayError
+    if exc.status_code == 404:
+        error = ge.NotFound(f"no route for {request.method} {request.url.path}")
+    elif exc.status_code == 405:
+        error = ge.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+    else:
+        error = ge.BadRequest(str(exc.detail))
+    return problem(request, error)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(request, ge.GatewayError("unexpected error; see the gateway log for this request id"))
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    ctx: GatewayContext = request.app.state.gateway
+    ctx.kafka.require_ready()
+    await ctx.kafka.admin.ping()
+    return JSONResponse({"status": "ready", "bootstrapServers": ctx.settings.bootstrap_servers})
+
+
+def routes() -> list[Route]:
+    api = "/api/v1"
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route(f"{api}/streams", streams.create_stream, methods=["POST"]),
+        Route(f"{api}/streams", streams.list_streams, methods=["GET"]),
+        Route(f"{api}/streams/{{stream}}", streams.get_stream, methods=["GET"]),
+        Route(f"{api}/streams/{{stream}}", streams.patch_stream, methods=["PATCH"]),
+        Route(f"{api}/streams/{{stream}}", streams.delete_stream, methods=["DELETE"]),
+        Route(f"{api}/streams/{{stream}}/events", produce.publish_event, methods=["POST"]),
+        Route(f"{api}/streams/{{stream}}/events/batch", produce.publish_batch, methods=["POST"]),
+    ]
+
+
+def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlette:
+    """Build the gateway. Pass `kafka` to share or inspect clients; by default the app owns its own."""
+    clients = kafka or KafkaClients(settings)
+    owned = kafka is None
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if owned:
+            await clients.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await clients.close()
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={
+            ge.GatewayError: on_gateway_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.gateway = GatewayContext(settings=settings, kafka=clients)
+    return app

@@ -1,0 +1,70 @@
+"""Reading and validating request bodies: the byte limit is enforced on the bytes received, and JSON is
+parsed exactly once, by pydantic's Rust parser, straight into validated data."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.requests import Request
+
+from gateway.errors import PayloadTooLarge, SerializationError, UnsupportedMediaType, ValidationFailed
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_body(request: Request, limit_bytes: int) -> bytes:
+    """The request body, refusing it with 413 as soon as more than `limit_bytes` have arrived."""
+    content_type = request.headers.get("content-type", "application/json")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(f"expected application/json, got {media!r}")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit_bytes:
+        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit_bytes}")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit_bytes:
+            raise PayloadTooLarge(f"body exceeds the limit of {limit_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in error["loc"]) or "(body)",
+            "message": error["msg"],
+            "type": error["type"],
+        }
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def translate_validation(exc: ValidationError) -> SerializationError | ValidationFailed:
+    errors = exc.errors(include_url=False, include_input=False)
+    if errors and errors[0]["type"] == "json_invalid":
+        return SerializationError(f"request body is not valid JSON: {errors[0]['msg']}")
+    fields = _field_errors(exc)
+    return ValidationFailed(f"{len(fields)} invalid field(s)", fields)
+
+
+def parse(adapter: TypeAdapter[T], body: bytes) -> T:
+    if not body:
+        raise SerializationError("request body is empty; expected a JSON document")
+    try:
+        return adapter.validate_json(body)
+    except ValidationError as exc:
+        raise translate_validation(exc) from exc
+
+
+def parse_model(model: type[M], body: bytes) -> M:
+    if not body:
+        raise SerializationError("request body is empty; expected a JSON document")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise translate_validation(exc) from exc

@@ -1,0 +1,56 @@
+"""`kafkagate serve` runs the gateway; `kafkagate worker` runs stream processors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+
+
+def _settings() -> object:
+    from gateway.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"  KAFKAGATE_{'_'.join(str(p) for p in e['loc']).upper() or '(settings)'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        print("kafkagate: invalid configuration\n" + "\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve() -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.settings import Settings
+
+    settings = _settings()
+    assert isinstance(settings, Settings)  # noqa: S101 - narrowing for the type checker
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="kafkagate", description="HTTP gateway for Apache Kafka")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP gateway (settings from KAFKAGATE_* variables)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        serve()
+
+
+if __name__ == "__main__":
+    main()

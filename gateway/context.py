@@ -1,0 +1,26 @@
+"""What a route handler needs from the app: settings and Kafka clients, reached through `request.app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from gateway.kafka.clients import KafkaClients
+from gateway.settings import Settings
+
+
+@dataclass(slots=True, frozen=True)
+class GatewayContext:
+    settings: Settings
+    kafka: KafkaClients
+
+
+def context(request: Request) -> GatewayContext:
+    ctx: GatewayContext = request.app.state.gateway
+    return ctx
+
+
+def request_id(request: Request) -> str:
+    rid: str = request.scope["state"]["request_id"]
+    return rid

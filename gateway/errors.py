@@ -1,0 +1,184 @@
+"""The gateway's error tree. Every non-2xx response is one of these, rendered as RFC 9457 problem+json.
+
+    GatewayError                       500  1015 INTERNAL_ERROR
+    ├── BadRequest                     400  1007 BAD_REQUEST
+    │   ├── SerializationError         400  1004 SERIALIZATION_ERROR   (malformed JSON, undecodable data)
+    │   ├── InvalidOffset              400  1002 INVALID_OFFSET
+    │   ├── InvalidStreamName          400  1009 INVALID_STREAM_NAME
+    │   └── InvalidPartitions          400  1014 INVALID_PARTITIONS
+    ├── Unauthorized                   401  1018 UNAUTHORIZED
+    ├── NotFound                       404  1012 NOT_FOUND
+    │   ├── StreamNotFound             404  1001 STREAM_NOT_FOUND
+    │   ├── ConsumerGroupNotFound      404  1003 CONSUMER_GROUP_NOT_FOUND
+    │   ├── EventNotFound              404  1016 EVENT_NOT_FOUND
+    │   └── ProcessorNotFound          404  1019 PROCESSOR_NOT_FOUND
+    ├── MethodNotAllowed               405  1013 METHOD_NOT_ALLOWED
+    ├── Conflict                       409  1017 CONFLICT
+    │   ├── StreamAlreadyExists        409  1008 STREAM_ALREADY_EXISTS
+    │   └── ConsumerGroupActive        409  1020 CONSUMER_GROUP_ACTIVE
+    ├── PayloadTooLarge                413  1010 PAYLOAD_TOO_LARGE
+    ├── UnsupportedMediaType           415  1021 UNSUPPORTED_MEDIA_TYPE
+    ├── ValidationFailed               422  1007 VALIDATION_ERROR      (lists each bad field)
+    ├── QuotaExceeded                  429  1005 QUOTA_EXCEEDED        (retriable, Retry-After)
+    ├── BrokerUnavailable              503  1011 BROKER_UNAVAILABLE    (retriable, Retry-After)
+    └── OperationTimeout               504  1006 TIMEOUT               (retriable; outcome may be unknown)
+
+Each class carries its HTTP status, seed code, symbolic name and whether retrying can help. Dependency
+exceptions (aiokafka, pydantic) are translated once at the boundary and re-raised `from` the original.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[int] = 1015
+    error: ClassVar[str] = "INTERNAL_ERROR"
+    title: ClassVar[str] = "Internal error"
+    retriable: ClassVar[bool] = False
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None, retry_after_s: int | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.retry_after_s = retry_after_s
+
+
+class BadRequest(GatewayError):
+    status, code, error, title = 400, 1007, "BAD_REQUEST", "Bad request"
+
+
+class SerializationError(BadRequest):
+    code, error, title = 1004, "SERIALIZATION_ERROR", "Serialization error"
+
+
+class InvalidOffset(BadRequest):
+    code, error, title = 1002, "INVALID_OFFSET", "Invalid offset"
+
+
+class InvalidStreamName(BadRequest):
+    code, error, title = 1009, "INVALID_STREAM_NAME", "Invalid stream name"
+
+
+class InvalidPartitions(BadRequest):
+    code, error, title = 1014, "INVALID_PARTITIONS", "Invalid partition change"
+
+
+class Unauthorized(GatewayError):
+    status, code, error, title = 401, 1018, "UNAUTHORIZED", "Unauthorized"
+
+
+class NotFound(GatewayError):
+    status, code, error, title = 404, 1012, "NOT_FOUND", "Not found"
+
+
+class StreamNotFound(NotFound):
+    code, error, title = 1001, "STREAM_NOT_FOUND", "Stream not found"
+
+
+class ConsumerGroupNotFound(NotFound):
+    code, error, title = 1003, "CONSUMER_GROUP_NOT_FOUND", "Consumer group not found"
+
+
+class EventNotFound(NotFound):
+    code, error, title = 1016, "EVENT_NOT_FOUND", "Event not found"
+
+
+class ProcessorNotFound(NotFound):
+    code, error, title = 1019, "PROCESSOR_NOT_FOUND", "Processor not found"
+
+
+class MethodNotAllowed(GatewayError):
+    status, code, error, title = 405, 1013, "METHOD_NOT_ALLOWED", "Method not allowed"
+
+
+class Conflict(GatewayError):
+    status, code, error, title = 409, 1017, "CONFLICT", "Conflict"
+
+
+class StreamAlreadyExists(Conflict):
+    code, error, title = 1008, "STREAM_ALREADY_EXISTS", "Stream already exists"
+
+
+class ConsumerGroupActive(Conflict):
+    code, error, title = 1020, "CONSUMER_GROUP_ACTIVE", "Consumer group has active members"
+
+
+class PayloadTooLarge(GatewayError):
+    status, code, error, title = 413, 1010, "PAYLOAD_TOO_LARGE", "Payload too large"
+
+
+class UnsupportedMediaType(GatewayError):
+    status, code, error, title = 415, 1021, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"
+
+
+class ValidationFailed(GatewayError):
+    status, code, error, title = 422, 1007, "VALIDATION_ERROR", "Validation failed"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]]):
+        super().__init__(detail, extra={"errors": errors})
+        self.errors = errors
+
+
+class QuotaExceeded(GatewayError):
+    status, code, error, title = 429, 1005, "QUOTA_EXCEEDED", "Quota exceeded"
+    retriable = True
+
+
+class BrokerUnavailable(GatewayError):
+    status, code, error, title = 503, 1011, "BROKER_UNAVAILABLE", "Kafka unavailable"
+    retriable = True
+
+
+class OperationTimeout(GatewayError):
+    status, code, error, title = 504, 1006, "TIMEOUT", "Operation timed out"
+    retriable = True
+
+
+ALL_ERRORS: tuple[type[GatewayError], ...] = (
+    GatewayError,
+    BadRequest,
+    SerializationError,
+    InvalidOffset,
+    InvalidStreamName,
+    InvalidPartitions,
+    Unauthorized,
+    NotFound,
+    StreamNotFound,
+    ConsumerGroupNotFound,
+    EventNotFound,
+    ProcessorNotFound,
+    MethodNotAllowed,
+    Conflict,
+    StreamAlreadyExists,
+    ConsumerGroupActive,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    QuotaExceeded,
+    BrokerUnavailable,
+    OperationTimeout,
+)
+
+
+def problem_type(error: type[GatewayError]) -> str:
+    """A stable URI reference naming the problem type; the README documents each one."""
+    return f"https://kafkagate.dev/problems/{error.error.lower().replace('_', '-')}"
+
+
+def problem_body(exc: GatewayError, *, instance: str, request_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(type(exc)),
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        "instance": instance,
+        "code": exc.code,
+        "error": exc.error,
+        "request_id": request_id,
+        "retriable": exc.retriable,
+    }
+    body.update(exc.extra)
+    return body

@@ -1,0 +1,1 @@
+"""Kafka adapters: the only gateway modules that import aiokafka."""

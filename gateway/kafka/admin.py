@@ -1,0 +1,258 @@
+"""Stream administration over aiokafka's admin client: topics, their configs, offsets and on-disk sizes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import errors as ke
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from gateway import errors as ge
+from gateway.kafka.logdirs import DescribeLogDirsRequest
+from gateway.kafka.translate import translate
+from gateway.names import is_internal
+from gateway.settings import Settings
+
+_DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs config_source: set on this topic
+_CATALOG_TTL_S = 30.0
+
+
+@dataclass(slots=True)
+class PartitionInfo:
+    partition: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+    start_offset: int = 0
+    end_offset: int = 0
+    size_bytes: int = 0
+
+
+@dataclass(slots=True)
+class StreamInfo:
+    name: str
+    partitions: list[PartitionInfo]
+    configs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def replication_factor(self) -> int:
+        return len(self.partitions[0].replicas) if self.partitions else 0
+
+
+@dataclass(slots=True)
+class _CatalogEntry:
+    partitions: int
+    max_message_bytes: int
+    expires_at: float
+
+
+class StreamAdmin:
+    """Topic admin plus a group-less consumer for offset lookups. Every aiokafka error is translated here."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._admin: AIOKafkaAdminClient | None = None
+        self._offsets: AIOKafkaConsumer | None = None
+        self._catalog: dict[str, _CatalogEntry] = {}
+
+    @property
+    def connected(self) -> bool:
+        return self._admin is not None and self._offsets is not None
+
+    async def start(self) -> None:
+        s = self._settings
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=s.bootstrap_servers,
+            client_id=f"{s.client_id}-admin",
+            request_timeout_ms=s.admin_request_timeout_ms,
+            metadata_max_age_ms=s.metadata_max_age_ms,
+        )
+        offsets = AIOKafkaConsumer(
+            bootstrap_servers=s.bootstrap_servers,
+            client_id=f"{s.client_id}-offsets",
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=s.admin_request_timeout_ms,
+            metadata_max_age_ms=s.metadata_max_age_ms,
+        )
+        try:
+            await admin.start()
+            await offsets.start()
+        except BaseException:
+            await admin.close()
+            await offsets.stop()
+            raise
+        self._admin, self._offsets = admin, offsets
+
+    async def close(self) -> None:
+        admin, offsets = self._admin, self._offsets
+        self._admin = self._offsets = None
+        if offsets is not None:
+            await offsets.stop()
+        if admin is not None:
+            await admin.close()
+
+    def _client(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            raise ge.BrokerUnavailable("not connected to Kafka yet", retry_after_s=self._settings.retry_after_s)
+        return self._admin
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        if self._offsets is None:
+            raise ge.BrokerUnavailable("not connected to Kafka yet", retry_after_s=self._settings.retry_after_s)
+        return self._offsets
+
+    def _fail(self, exc: BaseException, stream: str | None = None) -> ge.GatewayError:
+        return translate(exc, stream=stream, retry_after_s=self._settings.retry_after_s)
+
+    async def ping(self) -> None:
+        try:
+            await asyncio.wait_for(self._client().describe_cluster(), 3)
+        except Exception as exc:
+            raise self._fail(exc) from exc
+
+    # --- topics -------------------------------------------------------------------------------------------
+
+    async def create(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]) -> None:
+        topic = NewTopic(name, partitions, replication_factor, topic_configs=configs)
+        try:
+            response = await self._client().create_topics([topic])
+        except Exception as exc:
+            raise self._fail(exc, name) from exc
+        for _topic, code, message in response.topic_errors:
+            self._raise_for(code, message, name)
+
+    def _raise_for(self, code: int, message: str | None, stream: str) -> None:
+        if code == 0:
+            return
+        error_type = ke.for_code(code)
+        raise self._fail(error_type(message or error_type.__name__), stream)
+
+    async def list_names(self) -> list[str]:
+        try:
+            names = await self._client().list_topics()
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        return sorted(n for n in names if not is_internal(n))
+
+    async def _metadata(self, name: str) -> dict[str, Any]:
+        try:
+            (topic,) = await self._client().describe_topics([name])
+        except Exception as exc:
+            raise self._fail(exc, name) from exc
+        if topic["error_code"] != 0:
+            self._raise_for(topic["error_code"], None, name)
+        return dict(topic)
+
+    async def configs(self, name: str, *, only_overrides: bool = False) -> dict[str, str]:
+        resource = ConfigResource(ConfigResourceType.TOPIC, name)
+        try:
+            (response,) = await self._client().describe_configs([resource])
+        except Exception as exc:
+            raise self._fail(exc, name) from exc
+        (result,) = response.to_object()["resources"]
+        self._raise_for(result["error_code"], result["error_message"], name)
+        return {
+            entry["config_names"]: entry["config_value"]
+            for entry in result["config_entries"]
+            if not only_overrides or entry["config_source"] == _DYNAMIC_TOPIC_CONFIG
+        }
+
+    async def describe(self, name: str) -> StreamInfo:
+        topic = await self._metadata(name)
+        partitions = sorted(
+            (
+                PartitionInfo(p["partition"], p["leader"], list(p["replicas"]), list(p["isr"]))
+                for p in topic["partitions"]
+            ),
+            key=lambda p: p.partition,
+        )
+        info = StreamInfo(name, partitions, await self.configs(name))
+        tps = [TopicPartition(name, p.partition) for p in partitions]
+        try:
+            starts = await self._consumer().beginning_offsets(tps)
+            ends = await self._consumer().end_offsets(tps)
+        except Exception as exc:
+            raise self._fail(exc, name) from exc
+        sizes = await self._sizes(name, [p.partition for p in partitions])
+        for p in partitions:
+            tp = TopicPartition(name, p.partition)
+            p.start_offset, p.end_offset = starts[tp], ends[tp]
+            p.size_bytes = sizes.get(p.partition, 0)
+        return info
+
+    async def _sizes(self, name: str, partitions: list[int]) -> dict[int, int]:
+        """Bytes on disk per partition, summed over the brokers that hold a replica (leaders only count once)."""
+        admin = self._client()
+        sizes: dict[int, int] = {}
+        try:
+            nodes = [b["node_id"] for b in (await admin.describe_cluster())["brokers"]]
+            for node in nodes:
+                response = await admin._client.send(node, DescribeLogDirsRequest(name, partitions))
+                for result in response.to_object()["results"]:
+                    for topic in result["topics"]:
+                        for part in topic["partitions"]:
+                            index = part["partition_index"]
+                            sizes[index] = max(sizes.get(index, 0), part["partition_size"])
+        except Exception as exc:
+            raise self._fail(exc, name) from exc
+        return sizes
+
+    async def alter(self, name: str, configs: dict[str, str], partitions: int | None) -> None:
+        if partitions is not None:
+            current = len((await self._metadata(name))["partitions"])
+            if partitions < current:
+                raise ge.InvalidPartitions(
+                    f"stream {name!r} has {current} partitions; Kafka can only increase the count"
+                )
+            if partitions > current:
+                try:
+                    response = await self._client().create_partitions({name: NewPartitions(partitions)})
+                except Exception as exc:
+                    raise self._fail(exc, name) from exc
+                for _topic, code, message in response.topic_errors:
+                    self._raise_for(code, message, name)
+        if configs:
+            # AlterConfigs replaces the whole set, so merge with the topic's current overrides first.
+            merged = {**await self.configs(name, only_overrides=True), **configs}
+            resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=merged)
+            try:
+                (response,) = await self._client().alter_configs([resource])
+            except Exception as exc:
+                raise self._fail(exc, name) from exc
+            for result in response.to_object()["resources"]:
+                self._raise_for(result["error_code"], result["error_message"], name)
+        self._catalog.pop(name, None)
+
+    async def delete(self, name: str) -> None:
+        await self._metadata(name)
+        try:
+            response = await self._client().delete_topics([name])
+        except Exception as exc:
+            raise self._fail(exc, name) from exc
+        for _topic, code in response.topic_error_codes:
+            self._raise_for(code, None, name)
+        self._catalog.pop(name, None)
+
+    # --- the produce path's cached view ------------------------------------------------------------------
+
+    async def limits(self, name: str) -> tuple[int, int]:
+        """(partition count, max.message.bytes) of a stream, cached briefly; StreamNotFound when it is gone."""
+        entry = self._catalog.get(name)
+        now = time.monotonic()
+        if entry is None or entry.expires_at < now:
+            topic = await self._metadata(name)
+            configs = await self.configs(name)
+            entry = _CatalogEntry(
+                len(topic["partitions"]), int(configs.get("max.message.bytes", "1048588")), now + _CATALOG_TTL_S
+            )
+            self._catalog[name] = entry
+        return entry.partitions, entry.max_message_bytes
+
+    def forget(self, name: str) -> None:
+        self._catalog.pop(name, None)

@@ -1,0 +1,59 @@
+"""Typed gateway settings, read once from `KAFKAGATE_*` environment variables and validated at startup."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway. Invalid values stop startup with a message naming the variable.
+
+    Defaults trade a little latency for durability: the producer waits for `acks=all` from an idempotent
+    producer, with `producer_linger_ms=5` so concurrent requests share broker round trips.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KAFKAGATE_", extra="forbid", frozen=True)
+
+    bootstrap_servers: str = Field(default="localhost:9092", min_length=1)
+    client_id: str = "kafkagate"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=10_000, ge=1)
+
+    producer_linger_ms: int = Field(default=5, ge=0)
+    producer_request_timeout_ms: int = Field(default=30_000, ge=1000)
+    producer_compression: Compression = "none"
+    produce_timeout_ms: int = Field(default=30_000, ge=100, description="upper bound on waiting for acks")
+
+    admin_request_timeout_ms: int = Field(default=15_000, ge=1000)
+    metadata_max_age_ms: int = Field(default=30_000, ge=1000)
+    connect_retry_backoff_ms: int = Field(default=1_000, ge=50)
+    retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 responses")
+
+    consumer_idle_timeout_ms: int = Field(default=300_000, ge=1000)
+    consumer_max_members: int = Field(default=1_000, ge=1)
+    consume_max_limit: int = Field(default=10_000, ge=1)
+    consume_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    consume_max_timeout_ms: int = Field(default=30_000, ge=0)
+
+    streams_page_size_max: int = Field(default=1000, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.produce_timeout_ms > self.producer_request_timeout_ms * 4:
+            raise ValueError("KAFKAGATE_PRODUCE_TIMEOUT_MS must not exceed 4 x KAFKAGATE_PRODUCER_REQUEST_TIMEOUT_MS")
+        if self.consume_max_bytes < self.max_body_bytes:
+            raise ValueError("KAFKAGATE_CONSUME_MAX_BYTES must be at least KAFKAGATE_MAX_BODY_BYTES")
+        return self
+
+    @property
+    def producer_max_request_bytes(self) -> int:
+        """Largest produce request the client will build; the broker's `max.message.bytes` decides the rest."""
+        return self.max_body_bytes + 64 * 1024

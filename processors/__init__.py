@@ -1,0 +1,1 @@
+"""Declarative stream processors: spec → compiled plan → runtime."""

@@ -1,0 +1,1 @@
+"""Request and resource models validated at the HTTP edge."""
