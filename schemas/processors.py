@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
+
 # Kafka's own rule for topic names; processor names become topic prefixes, so they follow it too, with room left
 # for the longest suffix we append (".repartition").
 def _not_dots(name: str) -> str:

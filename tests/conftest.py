@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,18 +24,39 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    data_dir: Path | None  # None when the broker is not ours (KAFKAGATE_TEST_BOOTSTRAP)
+
+    @property
+    def pid(self) -> int | None:
+        if self.data_dir is None:
+            return None
+        return int((self.data_dir / "broker.pid").read_text())
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """Bootstrap address of a broker that lives for the whole test session."""
+def kafka_broker() -> Iterator[Broker]:
+    """A broker that lives for the whole test session."""
     reuse = os.environ.get("KAFKAGATE_TEST_BOOTSTRAP")
     if reuse:
-        yield reuse
+        yield Broker(reuse, None)
         return
     data_dir = Path(tempfile.mkdtemp(prefix="kafkagate-test-broker-"))
     port, controller_port = _free_port(), _free_port()
-    result = subprocess.run(
-        [sys.executable, str(KAFKA_SCRIPT), "up", "--dir", str(data_dir), "--port", str(port),
-         "--controller-port", str(controller_port)],
+    result = subprocess.run(  # noqa: S603 - our own script, fixed argv
+        [
+            sys.executable,
+            str(KAFKA_SCRIPT),
+            "up",
+            "--dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--controller-port",
+            str(controller_port),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -44,6 +66,11 @@ def kafka_bootstrap() -> Iterator[str]:
         tail = log.read_text()[-4000:] if log.exists() else ""
         pytest.fail(f"could not start Kafka: {result.stderr}\n--- {log} ---\n{tail}", pytrace=False)
     try:
-        yield result.stdout.strip().splitlines()[-1]
+        yield Broker(result.stdout.strip().splitlines()[-1], data_dir)
     finally:
-        subprocess.run([sys.executable, str(KAFKA_SCRIPT), "down", "--dir", str(data_dir)], check=False)
+        subprocess.run([sys.executable, str(KAFKA_SCRIPT), "down", "--dir", str(data_dir)], check=False)  # noqa: S603
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: Broker) -> str:
+    return kafka_broker.bootstrap

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -10,6 +12,7 @@ import orjson
 import pytest
 
 from gateway.partitioner import partition_for_key
+from tests.conftest import Broker
 from tests.integration.conftest import read_all
 
 pytestmark = pytest.mark.kafka
@@ -100,7 +103,11 @@ async def test_batch_of_1000_events_lands_exactly_once_in_order(
     acked: dict[tuple[int, int], int] = {}
     for batch_no in range(10):
         events = [
-            {"key": f"k{(batch_no * 100 + i) % 17}", "value": {"seq": batch_no * 100 + i}, "headers": {"b": str(batch_no)}}
+            {
+                "key": f"k{(batch_no * 100 + i) % 17}",
+                "value": {"seq": batch_no * 100 + i},
+                "headers": {"b": str(batch_no)},
+            }
             for i in range(100)
         ]
         response = await gateway.post(f"/api/v1/streams/{stream}/events/batch", json={"events": events})
@@ -146,15 +153,23 @@ async def test_batch_compression_reaches_the_wire(
         assert described["totalSize"] < raw_bytes / 4
 
 
-async def test_batch_timeout_option_reports_unknown_outcome(
-    gateway: httpx.AsyncClient, new_stream: NewStream
+@pytest.mark.chaos
+async def test_batch_timeout_reports_unknown_outcome_and_nothing_is_lost(
+    gateway: httpx.AsyncClient, new_stream: NewStream, kafka_broker: Broker
 ) -> None:
-    # min.insync.replicas=2 on a one-broker cluster: Kafka never acknowledges with acks=all.
-    stream = await new_stream(partitions=1, configs={"min.insync.replicas": "2"})
+    if kafka_broker.pid is None:
+        pytest.skip("needs the test session's own broker to pause it")
+    stream = await new_stream(partitions=1)
+    warm = await gateway.post(f"/api/v1/streams/{stream}/events", json={"value": -1})
+    assert warm.status_code == 201
     events = [{"value": i} for i in range(5)]
-    response = await gateway.post(
-        f"/api/v1/streams/{stream}/events/batch", json={"events": events, "options": {"timeout": 500}}
-    )
+    os.kill(kafka_broker.pid, signal.SIGSTOP)
+    try:
+        response = await gateway.post(
+            f"/api/v1/streams/{stream}/events/batch", json={"events": events, "options": {"timeout": 500}}
+        )
+    finally:
+        os.kill(kafka_broker.pid, signal.SIGCONT)
     assert response.status_code == 207, response.text
     document = response.json()
     assert (document["successCount"], document["failureCount"]) == (0, 5)
@@ -163,3 +178,6 @@ async def test_batch_timeout_option_reports_unknown_outcome(
         assert result["code"] == 1006
         assert result["error"] == "TIMEOUT"
         assert result["outcome"] == "unknown"
+    # "Unknown" really means unknown: the idempotent producer keeps retrying, and each event lands once.
+    records = await read_all(kafka_broker.bootstrap, stream, 6)
+    assert [orjson.loads(r.value) for r in records] == [-1, *range(5)]

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from schemas.events import BATCH, EVENT, timestamp_ms
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (0, 0),
+        (1736937000123, 1736937000123),
+        ("2025-01-15T10:30:00Z", 1736937000000),
+        ("2025-01-15T10:30:00.123Z", 1736937000123),
+        ("2025-01-15T11:30:00+01:00", 1736937000000),
+        ("2025-01-15T10:30:00", 1736937000000),
+    ],
+)
+def test_timestamps(raw: int | str, expected: int) -> None:
+    assert timestamp_ms(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["yesterday", -1, 10**15, True, 1.5, "2025-13-01T00:00:00Z"])
+def test_bad_timestamps(raw: object) -> None:
+    with pytest.raises(ValueError, match="timestamp"):
+        timestamp_ms(raw)
+
+
+def test_seed_single_event_validates() -> None:
+    body = {
+        "key": "user-123",
+        "value": {"eventType": "user-action", "timestamp": "2025-01-15T10:30:00Z"},
+        "headers": {"correlationId": "abc-123", "source": "web-app"},
+        "partitionKey": "user-123",
+    }
+    assert EVENT.validate_json(orjson.dumps(body)) == body
+
+
+def test_seed_batch_validates() -> None:
+    body = {
+        "events": [{"key": "user-123", "value": {"eventType": "login"}}, {"key": "u", "value": {"amount": 99.99}}],
+        "options": {"compression": "gzip", "timeout": 5000},
+    }
+    assert BATCH.validate_json(orjson.dumps(body)) == body
+
+
+def test_unknown_fields_and_missing_value_are_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        EVENT.validate_json(b'{"vaule": 1}')
+    assert {e["loc"] for e in info.value.errors()} == {("value",), ("vaule",)}
