@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +127,24 @@ class StreamAdmin:
             raise self._fail(exc, name) from exc
         for _topic, code, message in response.topic_errors:
             self._raise_for(code, message, name)
+        await self._settle(name, lambda topic: topic is not None and len(topic["partitions"]) == partitions)
+
+    async def _settle(self, name: str, done: Callable[[dict[str, Any] | None], bool], timeout_s: float = 10) -> None:
+        """Wait until metadata shows a change the controller accepted, so the next read sees it.
+
+        `done` gets the topic's metadata, or None while the topic does not exist.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                topic: dict[str, Any] | None = await self._metadata(name)
+            except ge.StreamNotFound:
+                topic = None
+            if done(topic):
+                return
+            if time.monotonic() > deadline:
+                raise ge.OperationTimeout(f"Kafka accepted the change to {name!r} but did not show it in time")
+            await asyncio.sleep(0.05)
 
     def _raise_for(self, code: int, message: str | None, stream: str) -> None:
         if code == 0:
@@ -217,6 +236,7 @@ class StreamAdmin:
                     raise self._fail(exc, name) from exc
                 for _topic, code, message in response.topic_errors:
                     self._raise_for(code, message, name)
+                await self._settle(name, lambda topic: topic is not None and len(topic["partitions"]) == partitions)
         if configs:
             # AlterConfigs replaces the whole set, so merge with the topic's current overrides first.
             merged = {**await self.configs(name, only_overrides=True), **configs}
@@ -238,6 +258,7 @@ class StreamAdmin:
         for _topic, code in response.topic_error_codes:
             self._raise_for(code, None, name)
         self._catalog.pop(name, None)
+        await self._settle(name, lambda topic: topic is None)
 
     # --- the produce path's cached view ------------------------------------------------------------------
 
