@@ -18,7 +18,7 @@ from gateway.context import GatewayContext, request_id
 from gateway.kafka.clients import KafkaClients
 from gateway.middleware import RequestIdMiddleware
 from gateway.responses import JSONResponse, ProblemResponse
-from gateway.routes import produce, streams
+from gateway.routes import consume, consumers, produce, streams
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,16 @@ def routes() -> list[Route]:
         Route(f"{api}/streams/{{stream}}", streams.delete_stream, methods=["DELETE"]),
         Route(f"{api}/streams/{{stream}}/events", produce.publish_event, methods=["POST"]),
         Route(f"{api}/streams/{{stream}}/events/batch", produce.publish_batch, methods=["POST"]),
+        Route(f"{api}/streams/{{stream}}/events", consume.poll, methods=["GET"]),
+        Route(f"{api}/streams/{{stream}}/events/{{event_id}}", consume.get_event, methods=["GET"]),
+        Route(f"{api}/streams/{{stream}}/partitions/{{partition:int}}/events", consume.read_partition, methods=["GET"]),
+        Route(f"{api}/streams/{{stream}}/offsets", consume.offsets_for_time, methods=["GET"]),
+        Route(f"{api}/consumers", consumers.list_groups, methods=["GET"]),
+        Route(f"{api}/consumers/{{group}}", consumers.describe_group, methods=["GET"]),
+        Route(f"{api}/consumers/{{group}}", consumers.delete_group, methods=["DELETE"]),
+        Route(f"{api}/consumers/{{group}}/commit", consumers.commit, methods=["POST"]),
+        Route(f"{api}/consumers/{{group}}/reset", consumers.reset, methods=["POST"]),
+        Route(f"{api}/consumers/{{group}}/sessions", consumers.close_sessions, methods=["DELETE"]),
     ]
 
 

@@ -5,10 +5,12 @@
     │   ├── SerializationError         400  1004 SERIALIZATION_ERROR   (malformed JSON, undecodable data)
     │   ├── InvalidOffset              400  1002 INVALID_OFFSET
     │   ├── InvalidStreamName          400  1009 INVALID_STREAM_NAME
+    │   ├── InvalidGroupName           400  1022 INVALID_GROUP_NAME
     │   └── InvalidPartitions          400  1014 INVALID_PARTITIONS
     ├── Unauthorized                   401  1018 UNAUTHORIZED
     ├── NotFound                       404  1012 NOT_FOUND
     │   ├── StreamNotFound             404  1001 STREAM_NOT_FOUND
+    │   ├── PartitionNotFound          404  1002 INVALID_OFFSET        (a partition the stream does not have)
     │   ├── ConsumerGroupNotFound      404  1003 CONSUMER_GROUP_NOT_FOUND
     │   ├── EventNotFound              404  1016 EVENT_NOT_FOUND
     │   └── ProcessorNotFound          404  1019 PROCESSOR_NOT_FOUND
@@ -62,6 +64,10 @@ class InvalidStreamName(BadRequest):
     code, error, title = 1009, "INVALID_STREAM_NAME", "Invalid stream name"
 
 
+class InvalidGroupName(BadRequest):
+    code, error, title = 1022, "INVALID_GROUP_NAME", "Invalid consumer group name"
+
+
 class InvalidPartitions(BadRequest):
     code, error, title = 1014, "INVALID_PARTITIONS", "Invalid partition change"
 
@@ -76,6 +82,10 @@ class NotFound(GatewayError):
 
 class StreamNotFound(NotFound):
     code, error, title = 1001, "STREAM_NOT_FOUND", "Stream not found"
+
+
+class PartitionNotFound(NotFound):
+    code, error, title = 1002, "INVALID_OFFSET", "Partition not found"
 
 
 class ConsumerGroupNotFound(NotFound):
@@ -143,10 +153,12 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     SerializationError,
     InvalidOffset,
     InvalidStreamName,
+    InvalidGroupName,
     InvalidPartitions,
     Unauthorized,
     NotFound,
     StreamNotFound,
+    PartitionNotFound,
     ConsumerGroupNotFound,
     EventNotFound,
     ProcessorNotFound,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.errors import InvalidStreamName
+from gateway.errors import InvalidGroupName, InvalidStreamName
 
 MAX_LENGTH = 249
 _LEGAL = re.compile(r"[A-Za-z0-9._-]+")
@@ -29,4 +29,11 @@ def validate_stream_name(name: str) -> str:
         )
     if is_internal(name):
         raise InvalidStreamName(f"stream name {name!r} is reserved: names starting with '_' are internal topics")
+    return name
+
+
+def validate_group_name(name: str) -> str:
+    """Consumer group ids follow the stream name rules (they appear in URLs), without the `_` reservation."""
+    if not name or len(name) > MAX_LENGTH or not _LEGAL.fullmatch(name):
+        raise InvalidGroupName(f"consumer group {name!r} must be 1-{MAX_LENGTH} characters of [A-Za-z0-9._-]")
     return name

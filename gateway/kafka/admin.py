@@ -98,12 +98,12 @@ class StreamAdmin:
         if admin is not None:
             await admin.close()
 
-    def _client(self) -> AIOKafkaAdminClient:
+    def client(self) -> AIOKafkaAdminClient:
         if self._admin is None:
             raise ge.BrokerUnavailable("not connected to Kafka yet", retry_after_s=self._settings.retry_after_s)
         return self._admin
 
-    def _consumer(self) -> AIOKafkaConsumer:
+    def offsets_consumer(self) -> AIOKafkaConsumer:
         if self._offsets is None:
             raise ge.BrokerUnavailable("not connected to Kafka yet", retry_after_s=self._settings.retry_after_s)
         return self._offsets
@@ -113,7 +113,7 @@ class StreamAdmin:
 
     async def ping(self) -> None:
         try:
-            await asyncio.wait_for(self._client().describe_cluster(), 3)
+            await asyncio.wait_for(self.client().describe_cluster(), 3)
         except Exception as exc:
             raise self._fail(exc) from exc
 
@@ -122,7 +122,7 @@ class StreamAdmin:
     async def create(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]) -> None:
         topic = NewTopic(name, partitions, replication_factor, topic_configs=configs)
         try:
-            response = await self._client().create_topics([topic])
+            response = await self.client().create_topics([topic])
         except Exception as exc:
             raise self._fail(exc, name) from exc
         for _topic, code, message in response.topic_errors:
@@ -154,14 +154,14 @@ class StreamAdmin:
 
     async def list_names(self) -> list[str]:
         try:
-            names = await self._client().list_topics()
+            names = await self.client().list_topics()
         except Exception as exc:
             raise self._fail(exc) from exc
         return sorted(n for n in names if not is_internal(n))
 
     async def _metadata(self, name: str) -> dict[str, Any]:
         try:
-            (topic,) = await self._client().describe_topics([name])
+            (topic,) = await self.client().describe_topics([name])
         except Exception as exc:
             raise self._fail(exc, name) from exc
         if topic["error_code"] != 0:
@@ -171,7 +171,7 @@ class StreamAdmin:
     async def configs(self, name: str, *, only_overrides: bool = False) -> dict[str, str]:
         resource = ConfigResource(ConfigResourceType.TOPIC, name)
         try:
-            (response,) = await self._client().describe_configs([resource])
+            (response,) = await self.client().describe_configs([resource])
         except Exception as exc:
             raise self._fail(exc, name) from exc
         (result,) = response.to_object()["resources"]
@@ -192,22 +192,16 @@ class StreamAdmin:
             key=lambda p: p.partition,
         )
         info = StreamInfo(name, partitions, await self.configs(name))
-        tps = [TopicPartition(name, p.partition) for p in partitions]
-        try:
-            starts = await self._consumer().beginning_offsets(tps)
-            ends = await self._consumer().end_offsets(tps)
-        except Exception as exc:
-            raise self._fail(exc, name) from exc
+        ranges = await self.offset_range(name, [p.partition for p in partitions])
         sizes = await self._sizes(name, [p.partition for p in partitions])
         for p in partitions:
-            tp = TopicPartition(name, p.partition)
-            p.start_offset, p.end_offset = starts[tp], ends[tp]
+            p.start_offset, p.end_offset = ranges[p.partition]
             p.size_bytes = sizes.get(p.partition, 0)
         return info
 
     async def _sizes(self, name: str, partitions: list[int]) -> dict[int, int]:
         """Bytes on disk per partition, summed over the brokers that hold a replica (leaders only count once)."""
-        admin = self._client()
+        admin = self.client()
         sizes: dict[int, int] = {}
         try:
             nodes = [b["node_id"] for b in (await admin.describe_cluster())["brokers"]]
@@ -231,7 +225,7 @@ class StreamAdmin:
                 )
             if partitions > current:
                 try:
-                    response = await self._client().create_partitions({name: NewPartitions(partitions)})
+                    response = await self.client().create_partitions({name: NewPartitions(partitions)})
                 except Exception as exc:
                     raise self._fail(exc, name) from exc
                 for _topic, code, message in response.topic_errors:
@@ -242,7 +236,7 @@ class StreamAdmin:
             merged = {**await self.configs(name, only_overrides=True), **configs}
             resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=merged)
             try:
-                (response,) = await self._client().alter_configs([resource])
+                (response,) = await self.client().alter_configs([resource])
             except Exception as exc:
                 raise self._fail(exc, name) from exc
             for result in response.to_object()["resources"]:
@@ -252,7 +246,7 @@ class StreamAdmin:
     async def delete(self, name: str) -> None:
         await self._metadata(name)
         try:
-            response = await self._client().delete_topics([name])
+            response = await self.client().delete_topics([name])
         except Exception as exc:
             raise self._fail(exc, name) from exc
         for _topic, code in response.topic_error_codes:
@@ -277,3 +271,24 @@ class StreamAdmin:
 
     def forget(self, name: str) -> None:
         self._catalog.pop(name, None)
+
+    async def offset_range(self, stream: str, partitions: list[int]) -> dict[int, tuple[int, int]]:
+        """`[start, end)` per partition: the first offset still stored and the next one to be written."""
+        tps = [TopicPartition(stream, p) for p in partitions]
+        try:
+            starts = await self.offsets_consumer().beginning_offsets(tps)
+            ends = await self.offsets_consumer().end_offsets(tps)
+        except Exception as exc:
+            raise self._fail(exc, stream) from exc
+        return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
+
+    async def offsets_for_time(
+        self, stream: str, partitions: list[int], timestamp_ms: int
+    ) -> dict[int, tuple[int, int] | None]:
+        """Per partition, the earliest (offset, timestamp) at or after `timestamp_ms`, or None."""
+        tps = [TopicPartition(stream, p) for p in partitions]
+        try:
+            found = await self.offsets_consumer().offsets_for_times(dict.fromkeys(tps, timestamp_ms))
+        except Exception as exc:
+            raise self._fail(exc, stream) from exc
+        return {tp.partition: None if hit is None else (hit.offset, hit.timestamp) for tp, hit in found.items()}

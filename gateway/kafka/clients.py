@@ -12,7 +12,9 @@ import logging
 
 from gateway.errors import BrokerUnavailable
 from gateway.kafka.admin import StreamAdmin
+from gateway.kafka.groups import GroupAdmin
 from gateway.kafka.producer import EventProducer, ProducerPool
+from gateway.kafka.sessions import SessionManager
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ class KafkaClients:
         self.pool = ProducerPool(settings)
         self.producer = EventProducer(self.pool, settings)
         self.admin = StreamAdmin(settings)
+        self.groups = GroupAdmin(settings, self.admin)
+        self.sessions = SessionManager(settings)
         self._connector: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -39,6 +43,7 @@ class KafkaClients:
             )
 
     async def start(self) -> None:
+        self.sessions.start()
         self._connector = asyncio.create_task(self._connect_forever(), name="kafkagate-connect")
 
     async def _connect_forever(self) -> None:
@@ -69,5 +74,7 @@ class KafkaClients:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
+        await self.sessions.close_all()
+        await self.groups.close()
         await self.pool.close()
         await self.admin.close()

@@ -1,0 +1,279 @@
+"""Consumer-group members held by this gateway, one per (group, stream), serialized and reaped when idle.
+
+Guarantees that other REST gateways have been burned on:
+- Polls on one member run one at a time (a lock), so two concurrent polls can never interleave on a consumer.
+- Nothing fetched is dropped: aiokafka keeps records beyond `max_records` buffered, and records cut by the
+  response byte cap are un-read by seeking the partition back to the first one not returned.
+- Idle members leave the group after `consumer_idle_timeout_ms`; the number of live members is bounded.
+- `autoCommit` commits what a poll returned only when the *next* poll arrives (at-least-once): a client that
+  dies mid-batch gets the batch again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import errors as ke
+
+from gateway import errors as ge
+from gateway.kafka.translate import translate
+from gateway.records import render
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Seek = str | int  # "earliest", "latest" or an absolute offset
+_ASSIGNMENT_WAIT_S = 20.0
+
+
+@dataclass(slots=True)
+class PollResult:
+    events: list[dict[str, Any]]
+    lag: int
+    positions: dict[int, int]
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, session: ConsumerSession):
+        self._session = session
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self._session.assigned.clear()
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self._session.on_assigned(set(assigned))
+
+
+class ConsumerSession:
+    """One group member consuming one stream."""
+
+    def __init__(self, settings: Settings, group: str, stream: str, initial: Seek):
+        """`initial` is where a group without committed offsets starts; a number is applied by the first poll."""
+        self.group, self.stream = group, stream
+        self._settings = settings
+        reset = initial if initial in ("earliest", "latest") else "latest"
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers,
+            client_id=f"{settings.client_id}-consumer",
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset=reset,
+            max_poll_interval_ms=settings.consumer_idle_timeout_ms + 60_000,
+            request_timeout_ms=settings.admin_request_timeout_ms,
+            metadata_max_age_ms=settings.metadata_max_age_ms,
+        )
+        self.lock = asyncio.Lock()
+        self.assigned: set[TopicPartition] = set()
+        self.committed: dict[TopicPartition, int] = {}
+        self._assignment_seen = asyncio.Event()
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self.last_used = time.monotonic()
+        self.closed = False
+
+    async def start(self) -> None:
+        try:
+            await self.consumer.start()
+            self.consumer.subscribe([self.stream], listener=_Listener(self))
+        except Exception as exc:
+            await self.consumer.stop()
+            raise translate(exc, stream=self.stream) from exc
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.assigned = assigned
+        for tp in assigned:
+            committed = await self.consumer.committed(tp)
+            if committed is None:
+                self.committed.pop(tp, None)
+            else:
+                self.committed[tp] = committed
+        self._assignment_seen.set()
+
+    async def close(self) -> None:
+        self.closed = True
+        await self.consumer.stop()
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    async def poll(
+        self, *, limit: int, timeout_ms: int, max_bytes: int, seek: Seek | None, auto_commit: bool
+    ) -> PollResult:
+        """Call with `lock` held."""
+        try:
+            async with asyncio.timeout(_ASSIGNMENT_WAIT_S):
+                await self._assignment_seen.wait()
+        except TimeoutError:
+            raise ge.OperationTimeout("the consumer group did not assign partitions in time") from None
+        try:
+            if auto_commit and self._uncommitted:
+                await self._commit(dict(self._uncommitted))
+            self._uncommitted.clear()
+            if seek is not None:
+                await self._seek_all(seek)
+            batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=limit)
+            events = self._take(batches, max_bytes)
+            positions = {tp.partition: await self.consumer.position(tp) for tp in sorted(self.assigned)}
+            if auto_commit:
+                self._uncommitted = {TopicPartition(self.stream, p): o for p, o in positions.items()}
+            lag = await self._lag(positions)
+        except ge.GatewayError:
+            raise
+        except Exception as exc:
+            raise translate(exc, stream=self.stream) from exc
+        finally:
+            self.touch()
+        return PollResult(events, lag, positions)
+
+    def _take(self, batches: dict[TopicPartition, list[Any]], max_bytes: int) -> list[dict[str, Any]]:
+        """Render records up to `max_bytes`; seek back every partition whose records did not all fit."""
+        events: list[dict[str, Any]] = []
+        used = 0
+        full = False
+        for tp in sorted(batches, key=lambda t: t.partition):
+            for record in batches[tp]:
+                if not full:
+                    event, size = render(record)
+                    if not events or used + size <= max_bytes:
+                        events.append(event)
+                        used += size
+                        continue
+                    full = True
+                # The first record of this partition that was not returned: read it again next poll.
+                self.consumer.seek(tp, record.offset)
+                break
+        return events
+
+    async def _seek_all(self, seek: Seek) -> None:
+        tps = sorted(self.assigned, key=lambda t: t.partition)
+        if not tps:
+            return
+        if seek == "earliest":
+            await self.consumer.seek_to_beginning(*tps)
+        elif seek == "latest":
+            await self.consumer.seek_to_end(*tps)
+        else:
+            assert isinstance(seek, int)  # noqa: S101 - Seek is str | int and the strings are handled above
+            starts = await self.consumer.beginning_offsets(tps)
+            ends = await self.consumer.end_offsets(tps)
+            for tp in tps:
+                if not starts[tp] <= seek <= ends[tp]:
+                    raise ge.InvalidOffset(
+                        f"offset {seek} is outside partition {tp.partition}'s range [{starts[tp]}, {ends[tp]}]"
+                    )
+            for tp in tps:
+                self.consumer.seek(tp, seek)
+
+    async def _lag(self, positions: dict[int, int]) -> int:
+        tps = [TopicPartition(self.stream, p) for p in positions]
+        ends: dict[TopicPartition, int | None] = {tp: self.consumer.highwater(tp) for tp in tps}
+        missing = [tp for tp, end in ends.items() if end is None]
+        if missing:
+            ends.update(await self.consumer.end_offsets(missing))
+        lag = 0
+        for tp in tps:
+            end = ends[tp] or 0
+            lag += max(0, end - self.committed.get(tp, positions[tp.partition]))
+        return lag
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await self.consumer.commit(offsets)
+        except ke.IllegalStateError as exc:
+            raise ge.Conflict(
+                "a partition in this commit is assigned to another member of the group; commit through the "
+                "gateway that serves it"
+            ) from exc
+        except ke.CommitFailedError as exc:
+            raise ge.Conflict("the group rebalanced during the commit; poll again and retry") from exc
+        self.committed.update(offsets)
+
+    async def commit(self, offsets: dict[int, int]) -> None:
+        """Commit partition -> next offset through this member (call with `lock` held)."""
+        try:
+            await self._commit({TopicPartition(self.stream, p): o for p, o in offsets.items()})
+        except ge.GatewayError:
+            raise
+        except Exception as exc:
+            raise translate(exc, stream=self.stream) from exc
+        finally:
+            self.touch()
+
+
+class SessionManager:
+    """The members this gateway holds, keyed by (group, stream)."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._sessions: dict[tuple[str, str], ConsumerSession] = {}
+        self._create_lock = asyncio.Lock()
+        self._reaper: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def find(self, group: str, stream: str) -> ConsumerSession | None:
+        return self._sessions.get((group, stream))
+
+    def of_group(self, group: str) -> list[ConsumerSession]:
+        return [s for (g, _), s in self._sessions.items() if g == group]
+
+    async def get_or_create(self, group: str, stream: str, initial: Seek) -> tuple[ConsumerSession, bool]:
+        session = self._sessions.get((group, stream))
+        if session is not None:
+            return session, False
+        async with self._create_lock:
+            session = self._sessions.get((group, stream))
+            if session is not None:
+                return session, False
+            if len(self._sessions) >= self._settings.consumer_max_members:
+                raise ge.QuotaExceeded(
+                    f"this gateway already holds {len(self._sessions)} consumer members (the limit); close idle "
+                    "ones with DELETE /api/v1/consumers/{group}/sessions or retry later",
+                    retry_after_s=self._settings.retry_after_s,
+                )
+            session = ConsumerSession(self._settings, group, stream, initial)
+            await session.start()
+            self._sessions[(group, stream)] = session
+            return session, True
+
+    async def close(self, session: ConsumerSession) -> None:
+        if self._sessions.get((session.group, session.stream)) is session:
+            del self._sessions[(session.group, session.stream)]
+        await session.close()
+
+    async def close_group(self, group: str) -> int:
+        sessions = self.of_group(group)
+        for session in sessions:
+            async with session.lock:
+                await self.close(session)
+        return len(sessions)
+
+    def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_forever(), name="kafkagate-session-reaper")
+
+    async def _reap_forever(self) -> None:
+        idle_s = self._settings.consumer_idle_timeout_ms / 1000
+        while True:
+            await asyncio.sleep(min(idle_s / 4, 5.0))
+            now = time.monotonic()
+            for session in list(self._sessions.values()):
+                if now - session.last_used > idle_s and not session.lock.locked():
+                    log.info("closing idle consumer member %s/%s", session.group, session.stream)
+                    try:
+                        await self.close(session)
+                    except Exception:
+                        log.exception("closing idle member %s/%s failed", session.group, session.stream)
+
+    async def close_all(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for session in list(self._sessions.values()):
+            await self.close(session)

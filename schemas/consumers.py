@@ -1,0 +1,40 @@
+"""Request shapes for offset commits and consumer-group resets (seed 003 plus operator extensions)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.events import Timestamp
+
+
+class OffsetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stream: str = Field(min_length=1)
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0, description="the next offset to read: last processed + 1, as in Kafka")
+
+
+class CommitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    offsets: list[OffsetIn] = Field(min_length=1, max_length=10_000)
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stream: str = Field(min_length=1)
+    to: Literal["earliest", "latest", "timestamp", "offset"]
+    timestamp: Timestamp | None = None
+    offset: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _anchor_given(self) -> ResetRequest:
+        if self.to == "timestamp" and self.timestamp is None:
+            raise ValueError("to=timestamp needs a timestamp (epoch ms or ISO 8601)")
+        if self.to == "offset" and self.offset is None:
+            raise ValueError("to=offset needs an offset")
+        return self
