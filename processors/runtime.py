@@ -1,0 +1,360 @@
+"""Run one compiled processor as a Faust app: the only module that imports faust.
+
+One worker process = one Faust App (`_kafkagate.proc.<processorId>`, which is also its consumer group), so
+`parallelism` workers split the source partitions. Topology:
+
+    source ──stage1: decode, before-steps, group key──► <name>.repartition (keyed by group key)
+                                   │ (no aggregate)                       │
+                                   ▼                                       ▼
+                                 sink(s)       stage2: WindowedAggregate over a Faust Table ──► after-steps ──► sink
+
+When the aggregate groups by the untouched record key, stage1 aggregates directly (no repartition hop).
+Failing events go to `<name>.dlq` with the value as received. Window maths and state transitions are pure code
+(`processors.aggregate_store`); the Table only stores and changelogs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+from faust.serializers import codecs
+
+from processors.aggregate_store import Result, Update, WindowedAggregate
+from processors.events import Event
+from processors.executor import DeadLetter, Dropped, Executor, Failed, Grouped, Passed, dead_letter_headers
+from processors.lookups import LookupTables
+from processors.metrics import WorkerMetrics
+from processors.plan import Plan
+from processors.worker import FAILED_EXIT_CODE, worker_name
+from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC
+
+log = logging.getLogger(__name__)
+
+KafkaEvent = Any  # faust's EventT: key, value and .message (topic, partition, offset, timestamp s, headers)
+
+
+class OrjsonCodec(codecs.Codec):
+    """Table values are JSON written by orjson. Faust's pickle codec is never used (it executes code)."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return orjson.dumps(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return orjson.loads(s)
+
+
+codecs.register("kafkagate-orjson", OrjsonCodec())
+
+
+class ProcessorFailed(Exception):
+    """An operation with `onError: fail` refused an event: stop and report failed."""
+
+
+class PartitionStore(MutableMapping[Any, Any]):
+    """One partition's view of the shared Faust table: tuple keys become `"<partition>|<json key>"` strings,
+    so a restored table tells which windows belong to which partition."""
+
+    def __init__(self, table: Any, partition: int):
+        self._table = table
+        self._prefix = f"{partition}|"
+
+    def _key(self, key: Any) -> str:
+        return self._prefix + orjson.dumps(list(key)).decode()
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._table[self._key(key)]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._table[self._key(key)] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._table[self._key(key)]
+
+    def __contains__(self, key: object) -> bool:
+        return self._key(key) in self._table
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._table.get(self._key(key), default)
+
+    def keys_here(self) -> list[tuple[Any, Any]]:
+        return [
+            tuple(orjson.loads(k[len(self._prefix) :])) for k in list(self._table.keys()) if k.startswith(self._prefix)
+        ]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.keys_here())
+
+    def __len__(self) -> int:
+        return len(self.keys_here())
+
+
+def _headers(message: Any) -> list[tuple[str, bytes]]:
+    headers = message.headers or []
+    return list(headers.items()) if isinstance(headers, dict) else list(headers)
+
+
+def _decode(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.hex()
+
+
+class ProcessorRuntime:
+    def __init__(self, record: dict[str, Any], plan: Plan, bootstrap: str, index: int, partitions: int):
+        self.record = record
+        self.plan = plan
+        self.processor_id: str = record["processorId"]
+        self.version: int = record["version"]
+        self.worker = worker_name(index)
+        datadir = Path(os.environ.get("KAFKAGATE_DATA_DIR", Path.home() / ".cache" / "kafkagate" / "processors"))
+        (datadir / self.processor_id / str(index)).mkdir(parents=True, exist_ok=True)
+        self.app = faust.App(
+            f"_kafkagate.proc.{self.processor_id}",
+            broker=f"kafka://{bootstrap}",
+            store="memory://",
+            datadir=str(datadir / self.processor_id / str(index)),
+            web_enabled=False,
+            topic_replication_factor=1,
+            topic_partitions=partitions,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            broker_commit_interval=plan.config.commit_interval_ms / 1000,
+            producer_acks=-1,
+            # Defaults for the table's changelog; every topic of ours states `raw` explicitly.
+            key_serializer="kafkagate-orjson",
+            value_serializer="kafkagate-orjson",
+        )
+        self.lookups = LookupTables(bootstrap, plan.lookups)
+        self.executor = Executor(plan, self.lookups.tables)
+        self.metrics = WorkerMetrics()
+        self.failure: str | None = None
+        self._aggregates: dict[int, WindowedAggregate] = {}
+        self._topics: dict[str, Any] = {}
+        # Table names carry the plan fingerprint: a changed spec starts from fresh state, same source offsets.
+        self.table = self.app.Table(f"windows-{plan.fingerprint[:12]}", default=None, partitions=partitions)
+        self._wire()
+
+    def topic(self, name: str) -> Any:
+        if name not in self._topics:
+            self._topics[name] = self.app.topic(name, key_serializer="raw", value_serializer="raw", internal=False)
+        return self._topics[name]
+
+    def _wire(self) -> None:
+        plan, app = self.plan, self.app
+        repartition = plan.topics.repartition
+
+        @app.agent(self.topic(plan.topics.source), name="stage1")
+        async def stage1(stream: Any) -> None:
+            async for event in stream.events():
+                await self._guard(self.on_source, event)
+
+        if repartition is not None:
+
+            @app.agent(self.topic(repartition), name="stage2")
+            async def stage2(stream: Any) -> None:
+                async for event in stream.events():
+                    await self._guard(self.on_repartitioned, event)
+
+        app.timer(METRICS_INTERVAL_MS / 1000)(self._report_tick)
+        app.task(self._start_lookups)
+        app.on_partitions_revoked.connect(self._forget_partitions)
+
+    async def _start_lookups(self) -> None:
+        await self.lookups.start()
+        await self.report(status="running")
+
+    async def _report_tick(self) -> None:
+        await self.report()
+
+    def _forget_partitions(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        # Revoked partitions' state moves to another worker; aggregates are rebuilt from the table on reassign.
+        self._aggregates.clear()
+
+    async def _guard(self, handler: Any, event: KafkaEvent) -> None:
+        message = event.message
+        try:
+            await handler(event)
+        except ProcessorFailed as exc:
+            self.failure = str(exc)
+            await self.report(status="failed")
+            log.error("processor %s failed: %s", self.processor_id, exc)
+            # Stop here without committing past the event that failed; the supervisor keeps it stopped.
+            await self.app.producer.flush()
+            os._exit(FAILED_EXIT_CODE)
+        if message.topic == self.plan.topics.source:
+            self.metrics.positions[message.partition] = message.offset
+        self.metrics.processed(int(message.timestamp * 1000))
+
+    # --- stage 1 -----------------------------------------------------------------------------------------
+
+    async def on_source(self, kafka_event: KafkaEvent) -> None:
+        message = kafka_event.message
+        self.metrics.events_in += 1
+        raw_value: bytes | None = message.value
+        try:
+            value = None if raw_value is None else orjson.loads(raw_value)
+        except orjson.JSONDecodeError:
+            await self.dead_letter(kafka_event, -1, "value is not valid JSON")
+            return
+        event = Event(
+            value=value,
+            key=_decode(message.key),
+            headers={name: _decode(raw) for name, raw in _headers(message)},
+            timestamp=int(message.timestamp * 1000),
+            partition=message.partition,
+            offset=message.offset,
+        )
+        outcome = self.executor.before_aggregate(event)
+        if not isinstance(outcome, Passed):
+            await self.settle(kafka_event, outcome)
+            return
+        if self.plan.aggregate is None:
+            await self.emit(outcome.event, outcome.sink)
+            return
+        grouped = self.executor.group(outcome.event)
+        if not isinstance(grouped, Grouped):
+            await self.settle(kafka_event, grouped)
+            return
+        if self.plan.topics.repartition is None:
+            await self.aggregate(kafka_event, grouped, message.partition, message.offset)
+            return
+        body = {
+            "groupKey": grouped.group_key,
+            "time": grouped.event_time_ms,
+            "measure": grouped.measure,
+            "event": {
+                "value": grouped.event.value,
+                "key": grouped.event.key,
+                "headers": dict(grouped.event.headers),
+                "timestamp": grouped.event.timestamp,
+                "partition": grouped.event.partition,
+                "offset": grouped.event.offset,
+            },
+        }
+        await self.topic(self.plan.topics.repartition).send(
+            key=orjson.dumps(grouped.group_key), value=orjson.dumps(body), timestamp=grouped.event_time_ms / 1000
+        )
+
+    # --- stage 2 -----------------------------------------------------------------------------------------
+
+    async def on_repartitioned(self, kafka_event: KafkaEvent) -> None:
+        body = orjson.loads(kafka_event.message.value)
+        event = Event(**body["event"])
+        grouped = Grouped(event, body["groupKey"], body["time"], body["measure"])
+        await self.aggregate(kafka_event, grouped, kafka_event.message.partition, kafka_event.message.offset)
+
+    async def aggregate(self, kafka_event: KafkaEvent, grouped: Grouped, partition: int, offset: int) -> None:
+        stage = self.plan.aggregate
+        assert stage is not None  # noqa: S101 - only called for plans with an aggregate
+        aggregate = self._aggregates.get(partition)
+        if aggregate is None:
+            store = PartitionStore(self.table, partition)
+            aggregate = WindowedAggregate(stage, store, partition)
+            aggregate.recover(store.keys_here())
+            self._aggregates[partition] = aggregate
+        update: Update = aggregate.apply(grouped, offset)
+        if update.replayed:
+            return
+        if update.failure is not None:
+            await self.settle(kafka_event, update.failure)
+        elif update.late:
+            self.metrics.late_events += 1
+            await self.dead_letter(kafka_event, stage.index, "event is late for a closed window", reason="late")
+        elif stage.window is not None:
+            self.metrics.count_windows(list(stage.window.assign(grouped.event_time_ms)), update.stream_time_ms)
+        for result in update.results:
+            await self.emit_result(result)
+
+    async def emit_result(self, result: Result) -> None:
+        event = Event(value=result.value, key=result.group_key, timestamp=result.timestamp)
+        outcome = self.executor.after_aggregate(event)
+        if isinstance(outcome, Passed):
+            await self.emit(outcome.event, outcome.sink)
+        elif isinstance(outcome, Failed):
+            raise ProcessorFailed(f"operations[{outcome.index}]: {outcome.error}")
+        elif isinstance(outcome, Dropped):
+            self.metrics.events_filtered += 1
+
+    # --- outputs -----------------------------------------------------------------------------------------
+
+    async def emit(self, event: Event, sink: str | None) -> None:
+        target = sink or self.plan.topics.sink
+        if target is None:
+            self.metrics.events_filtered += 1
+            return
+        key = (
+            None
+            if event.key is None
+            else (event.key if isinstance(event.key, str) else orjson.dumps(event.key).decode())
+        )
+        await self.topic(target).send(
+            key=None if key is None else key.encode(), value=orjson.dumps(event.value), timestamp=event.timestamp / 1000
+        )
+        self.metrics.events_emitted += 1
+
+    async def settle(self, kafka_event: KafkaEvent, outcome: Dropped | DeadLetter | Failed) -> None:
+        if isinstance(outcome, Dropped):
+            self.metrics.events_filtered += 1
+            if outcome.reason == "skipped":
+                self.metrics.errors += 1
+        elif isinstance(outcome, DeadLetter):
+            self.metrics.errors += 1
+            await self.dead_letter(kafka_event, outcome.index, outcome.error)
+        else:
+            self.metrics.errors += 1
+            raise ProcessorFailed(f"operations[{outcome.index}]: {outcome.error}")
+
+    async def dead_letter(self, kafka_event: KafkaEvent, index: int, error: str, *, reason: str = "error") -> None:
+        message = kafka_event.message
+        source = Event(
+            value=None, timestamp=int(message.timestamp * 1000), partition=message.partition, offset=message.offset
+        )
+        if message.topic == self.plan.topics.repartition:
+            body = orjson.loads(message.value)
+            source = Event(**body["event"])
+            value = orjson.dumps(body["event"]["value"])
+        else:
+            value = message.value
+        headers = _headers(message) + dead_letter_headers(self.plan, source, index, error, reason=reason)
+        await self.topic(self.plan.topics.dlq).send(
+            key=message.key, value=value, headers=headers, timestamp=message.timestamp
+        )
+        self.metrics.dlq_events += 1
+
+    # --- metrics -----------------------------------------------------------------------------------------
+
+    async def report(self, status: str | None = None) -> None:
+        lag = 0
+        consumer = self.app.consumer
+        for tp in consumer.assignment():
+            if tp.topic != self.plan.topics.source:
+                continue
+            highwater = consumer.highwater(tp)
+            position = self.metrics.positions.get(tp.partition)
+            if highwater is not None:
+                lag += max(0, highwater - (position + 1 if position is not None else 0))
+        snapshot = self.metrics.snapshot(
+            processor_id=self.processor_id,
+            version=self.version,
+            worker=self.worker,
+            status=status or ("failed" if self.failure else "running"),
+            reason=self.failure,
+            lag=lag,
+        )
+        await self.topic(METRICS_TOPIC).send(key=self.processor_id.encode(), value=orjson.dumps(snapshot))
+
+    def run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        worker = faust.Worker(self.app, loglevel="WARNING", loop=loop, override_logging=False)
+        worker.execute_from_commandline()

@@ -1,0 +1,211 @@
+"""The supervisor behind `kafkagate worker`: follows the spec topic and keeps worker processes in line with it.
+
+For every processor whose newest spec record says `running`, it keeps `parallelism` worker processes of that
+version alive (restarting crashed ones with backoff) and stops workers of paused, deleted or superseded
+versions. A worker that exits with `FAILED_EXIT_CODE` stopped on an `onError: fail` operation: that version
+stays stopped until the spec changes or the processor is resumed. Starting or stopping one processor never
+touches the processes of another, so it never rebalances them.
+
+Run one supervisor per machine; Faust's consumer group splits each processor's partitions among all its
+workers on all machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from processors.metrics import WorkerMetrics
+from processors.worker import FAILED_EXIT_CODE, worker_name
+from schemas.processor_api import METRICS_TOPIC, SPEC_TOPIC, ProcessorRecord
+
+log = logging.getLogger(__name__)
+
+_STOP_GRACE_S = 15.0
+_MAX_BACKOFF_S = 30.0
+
+
+@dataclass
+class WorkerProcess:
+    processor_id: str
+    version: int
+    index: int
+    process: asyncio.subprocess.Process | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    failed: bool = False
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class Supervisor:
+    def __init__(self, bootstrap: str, data_dir: Path):
+        self.bootstrap = bootstrap
+        self.data_dir = data_dir
+        self.records: dict[str, ProcessorRecord] = {}
+        self.workers: dict[tuple[str, int], WorkerProcess] = {}
+        self._producer: AIOKafkaProducer | None = None
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        await self._producer.start()
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tp = TopicPartition(SPEC_TOPIC, 0)
+            while not consumer.partitions_for_topic(SPEC_TOPIC):
+                if self._stopping.is_set():
+                    return
+                log.info("waiting for the spec topic %s (created by the gateway on first use)", SPEC_TOPIC)
+                await consumer._client.force_metadata_update()
+                await asyncio.sleep(2)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(tp, timeout_ms=1000)
+                for record in batch.get(tp, []):
+                    self._apply(record.key.decode(), record.value)
+                await self.reconcile()
+        finally:
+            await consumer.stop()
+            await self.stop_all()
+            await self._producer.stop()
+
+    def _apply(self, processor_id: str, value: bytes | None) -> None:
+        if value is None:
+            self.records.pop(processor_id, None)
+            return
+        record = ProcessorRecord.model_validate_json(value)
+        previous = self.records.get(processor_id)
+        self.records[processor_id] = record
+        if previous is not None and previous.desired == "paused" and record.desired == "running":
+            # Resuming clears a failure: the operator asked for another try.
+            for worker in self.workers.values():
+                if worker.processor_id == processor_id:
+                    worker.failed = False
+
+    def wanted(self) -> dict[tuple[str, int], int]:
+        """(processor id, worker index) -> version, for every worker that should run now."""
+        wanted: dict[tuple[str, int], int] = {}
+        for processor_id, record in self.records.items():
+            if record.desired != "running":
+                continue
+            parallelism = int(record.spec.get("config", {}).get("parallelism", 1))
+            for index in range(parallelism):
+                wanted[(processor_id, index)] = record.version
+        return wanted
+
+    async def reconcile(self) -> None:
+        wanted = self.wanted()
+        for key, worker in list(self.workers.items()):
+            if wanted.get(key) != worker.version:
+                await self._stop(worker)
+                del self.workers[key]
+        now = time.monotonic()
+        for key, version in wanted.items():
+            worker = self.workers.setdefault(key, WorkerProcess(key[0], version, key[1]))
+            if worker.process is not None and worker.process.returncode is not None:
+                await self._exited(worker)
+            if worker.process is None and not worker.failed and now >= worker.next_start:
+                await self._start(worker)
+
+    async def _start(self, worker: WorkerProcess) -> None:
+        record = self.records[worker.processor_id]
+        folder = self.data_dir / worker.processor_id
+        folder.mkdir(parents=True, exist_ok=True)
+        record_file = folder / f"v{record.version}.json"
+        record_file.write_bytes(record.to_json())
+        log_file = (folder / f"worker-{worker.index}.log").open("ab")
+        worker.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "processors.worker",
+            "--record",
+            str(record_file),
+            "--bootstrap",
+            self.bootstrap,
+            "--index",
+            str(worker.index),
+            stdout=log_file,
+            stderr=log_file,
+            stdin=asyncio.subprocess.DEVNULL,
+            env={**os.environ, "KAFKAGATE_DATA_DIR": str(self.data_dir)},
+        )
+        log_file.close()
+        worker.started_at = time.monotonic()
+        log.info(
+            "started %s v%d worker %d (pid %d)", worker.processor_id, worker.version, worker.index, worker.process.pid
+        )
+
+    async def _exited(self, worker: WorkerProcess) -> None:
+        assert worker.process is not None  # noqa: S101 - only called for started workers
+        code = worker.process.returncode
+        worker.process = None
+        if code == FAILED_EXIT_CODE:
+            worker.failed = True
+            log.warning("%s v%d failed on an onError: fail operation", worker.processor_id, worker.version)
+            return
+        # A worker that ran for a while before dying starts over with a short backoff.
+        if time.monotonic() - worker.started_at > 60:
+            worker.restarts = 0
+        worker.restarts += 1
+        delay = min(_MAX_BACKOFF_S, 0.5 * 2**worker.restarts)
+        worker.next_start = time.monotonic() + delay
+        reason = f"worker {worker.index} exited with code {code}; restarting in {delay:.0f}s"
+        log.warning("%s v%d: %s", worker.processor_id, worker.version, reason)
+        await self._report_failure(worker, reason)
+
+    async def _report_failure(self, worker: WorkerProcess, reason: str) -> None:
+        if self._producer is None:
+            return
+        snapshot = WorkerMetrics().snapshot(
+            processor_id=worker.processor_id,
+            version=worker.version,
+            worker=worker_name(worker.index),
+            status="failed",
+            reason=reason,
+            lag=0,
+        )
+        with contextlib.suppress(Exception):
+            await self._producer.send_and_wait(METRICS_TOPIC, orjson.dumps(snapshot), key=worker.processor_id.encode())
+
+    async def _stop(self, worker: WorkerProcess) -> None:
+        process = worker.process
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), _STOP_GRACE_S)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        log.info("stopped %s v%d worker %d", worker.processor_id, worker.version, worker.index)
+
+    async def stop_all(self) -> None:
+        for worker in self.workers.values():
+            await self._stop(worker)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+
+def run(bootstrap: str, data_dir: Path) -> None:
+    async def main() -> None:
+        supervisor = Supervisor(bootstrap, data_dir)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, supervisor.request_stop)
+        await supervisor.run()
+
+    asyncio.run(main())

@@ -1,0 +1,80 @@
+"""One processor worker process: `python -m processors.worker --record FILE --bootstrap HOST:PORT --index N`.
+
+The supervisor starts these; each runs one Faust app for one version of one processor until it is stopped.
+Exit code 3 means the processor failed on an `onError: fail` operation and must not be restarted as is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import socket
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from processors.compiler import compile_processor
+from processors.functions import FunctionRegistry
+from schemas.processor_api import METRICS_RETENTION_MS, METRICS_TOPIC
+from schemas.processors import ProcessorSpec
+
+FAILED_EXIT_CODE = 3
+
+
+def worker_name(index: int) -> str:
+    """Stable across restarts, so a restarted worker's snapshots replace its predecessor's."""
+    return f"{socket.gethostname()}:{index}"
+
+
+async def ensure_metrics_topic(bootstrap: str) -> None:
+    """Workers may start before any gateway created the metrics topic; either side creates it, same config."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topic = NewTopic(METRICS_TOPIC, 1, 1, topic_configs={"retention.ms": str(METRICS_RETENTION_MS)})
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics([topic])
+    finally:
+        await admin.close()
+
+
+async def source_partitions(bootstrap: str, topic: str) -> int:
+    await ensure_metrics_topic(bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        for _ in range(60):
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions:
+                return len(partitions)
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(1)
+    finally:
+        await consumer.stop()
+    raise SystemExit(f"source stream {topic!r} does not exist")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="processors.worker")
+    parser.add_argument("--record", type=Path, required=True, help="file holding the processor's spec record")
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--index", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    record = orjson.loads(args.record.read_bytes())
+    spec = ProcessorSpec.model_validate(record["spec"])
+    plan = compile_processor(spec, FunctionRegistry.load(), processor=record["name"])
+    partitions = asyncio.run(source_partitions(args.bootstrap, plan.topics.source))
+
+    from processors.runtime import ProcessorRuntime  # faust is imported by worker processes only
+
+    ProcessorRuntime(record, plan, args.bootstrap, args.index, partitions).run()
+
+
+if __name__ == "__main__":
+    main()
