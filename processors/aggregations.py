@@ -122,9 +122,8 @@ class Average(Aggregator):
         return state["sum"] / state["count"] if state["count"] else None
 
 
+# Minimum or maximum over numbers or over strings, never a mix: neither CEL nor ksqlDB orders across types.
 class _Extreme(Aggregator):
-    """Minimum or maximum over numbers or over strings (not a mix: CEL and ksqlDB do not order across types)."""
-
     pick: ClassVar[Any]
 
     def initial(self) -> None:

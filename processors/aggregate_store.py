@@ -1,0 +1,191 @@
+"""The aggregate stage's state transitions over a plain key-value store (a Faust table in production, a dict in
+tests), one instance per partition of the aggregate's input.
+
+Store layout, all values JSON-safe:
+
+- ``(group_key, window_start)`` → ``{"end": window_end, "state": aggregator state}``; ``window_start`` is None for
+  an unwindowed aggregate.
+- ``(None, partition)`` → ``{"streamTime": ms, "appliedOffset": offset}``. Group keys are never null, so this key
+  cannot collide. Because it is written with the state it describes, an event replayed after a restart (offset ≤
+  appliedOffset) is recognised and ignored instead of being counted twice or reported late.
+
+Closed windows are removed from the store (after their final result under ``emit: final``), so state stays bounded
+and a final result is produced once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from processors.aggregations import AggregationError
+from processors.executor import DeadLetter, Dropped, Failed, Grouped, GroupKey, failure
+from processors.plan import AggregateStage
+from processors.windows import CloseSchedule, Window, WindowPolicy, merge_session
+
+StoreKey = tuple[Any, Any]
+
+# "Start from the stored state"; a sentinel because None is itself a state (min/max before any value).
+_STORED: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A record for the sink (or the plan's ``after`` steps): key = ``group_key``, value, timestamp in ms."""
+
+    group_key: GroupKey
+    window: Window | None
+    value: dict[str, Any]
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """What one event did. ``late`` lists the windows it was refused from (dead-letter the event once, with reason
+    ``late``, when non-empty). ``replayed`` means the event was already applied before a restart. ``failure`` is
+    set when the aggregation refused the event (e.g. ``min`` over a string after numbers); nothing was stored."""
+
+    results: tuple[Result, ...]
+    late: tuple[Window, ...]
+    stream_time_ms: int | None
+    replayed: bool = False
+    failure: Dropped | DeadLetter | Failed | None = None
+
+
+class WindowedAggregate:
+    """Apply grouped events (``Executor.group``) to the store and say what to emit.
+
+    Under ``emit: changes`` every updated window yields a result at once; under ``emit: final`` results come only
+    from closing, which ``apply`` and ``advance_to`` both perform. Call ``recover`` with this partition's store keys
+    after a restart to rebuild the close schedule, which is kept in memory.
+    """
+
+    def __init__(self, stage: AggregateStage, store: MutableMapping[Any, Any], partition: int) -> None:
+        self.stage = stage
+        self.store = store
+        self._meta_key: StoreKey = (None, partition)
+        meta = store.get(self._meta_key) or {}
+        self.stream_time_ms: int | None = meta.get("streamTime")
+        self.applied_offset: int = meta.get("appliedOffset", -1)
+        self._schedule: CloseSchedule[StoreKey] = CloseSchedule()
+        self._sessions: dict[GroupKey, set[int]] = {}
+
+    def recover(self, keys: Iterable[StoreKey]) -> None:
+        """Re-register the windows stored under ``keys`` (this partition's keys of the store)."""
+        policy = self.stage.window
+        if policy is None:
+            return
+        for key in keys:
+            group_key, start = key
+            if group_key is not None and start is not None and key in self.store:
+                self._track(group_key, Window(start, self.store[key]["end"]), policy)
+
+    def apply(self, grouped: Grouped, offset: int) -> Update:
+        if offset <= self.applied_offset:
+            return Update((), (), self.stream_time_ms, replayed=True)
+        time = grouped.event_time_ms
+        self.stream_time_ms = time if self.stream_time_ms is None else max(self.stream_time_ms, time)
+        self.applied_offset = offset
+        policy = self.stage.window
+        late: list[Window] = []
+        changed: list[Result] = []
+        try:
+            if policy is None:
+                changed = self._write([((grouped.group_key, None), None, _STORED, grouped.measure)], time)
+            elif policy.kind == "session":
+                changed, late = self._apply_session(grouped, policy)
+            else:
+                windows = policy.assign(time)
+                late = [window for window in windows if policy.is_late(window, self.stream_time_ms)]
+                updates = [
+                    ((grouped.group_key, w.start), w, _STORED, grouped.measure) for w in windows if w not in late
+                ]
+                changed = self._write(updates, time)
+        except AggregationError as exc:
+            failed: Dropped | DeadLetter | Failed | None = failure(self.stage.index, self.stage.on_error, str(exc))
+        else:
+            failed = None
+        results = [result for result in changed if policy is None or policy.emits_changes]
+        results += self._close_due()
+        self.store[self._meta_key] = {"streamTime": self.stream_time_ms, "appliedOffset": self.applied_offset}
+        return Update(tuple(results), tuple(late), self.stream_time_ms, failure=failed)
+
+    def advance_to(self, stream_time_ms: int) -> tuple[Result, ...]:
+        """Move stream time forward without an event (``idleCloseAfter``) and close what is due."""
+        if self.stream_time_ms is not None and stream_time_ms <= self.stream_time_ms:
+            return ()
+        self.stream_time_ms = stream_time_ms
+        results = self._close_due()
+        self.store[self._meta_key] = {"streamTime": self.stream_time_ms, "appliedOffset": self.applied_offset}
+        return tuple(results)
+
+    def _apply_session(self, grouped: Grouped, policy: WindowPolicy) -> tuple[list[Result], list[Window]]:
+        key = grouped.group_key
+        stored = [Window(start, self.store[(key, start)]["end"]) for start in sorted(self._sessions.get(key, ()))]
+        merge = merge_session(grouped.event_time_ms, stored, policy.gap_ms)
+        if policy.is_late(merge.window, self.stream_time_ms or 0):
+            return [], [merge.window]
+        aggregator = self.stage.aggregator
+        state = aggregator.initial()
+        for absorbed in merge.absorbed:
+            state = aggregator.merge(state, self.store[(key, absorbed.start)]["state"])
+        changed = self._write(
+            [((key, merge.window.start), merge.window, state, grouped.measure)], grouped.event_time_ms
+        )
+        for absorbed in merge.absorbed:
+            if absorbed.start != merge.window.start:
+                del self.store[(key, absorbed.start)]
+            self._untrack(key, absorbed)
+        self._track(key, merge.window, policy)
+        return changed, []
+
+    def _write(self, updates: Sequence[tuple[StoreKey, Window | None, Any, Any]], event_time_ms: int) -> list[Result]:
+        # Every new state is computed before any is stored, so an aggregation error leaves the store untouched.
+        aggregator = self.stage.aggregator
+        staged = []
+        for store_key, window, given, measure in updates:
+            entry = self.store.get(store_key)
+            stored = aggregator.initial() if entry is None else entry["state"]
+            base = stored if given is _STORED else given
+            staged.append((store_key, window, entry is None, aggregator.add(base, measure)))
+        results = []
+        for store_key, window, created, state in staged:
+            self.store[store_key] = {"end": None if window is None else window.end, "state": state}
+            if created and window is not None and self.stage.window is not None:
+                self._track(store_key[0], window, self.stage.window)
+            results.append(self._result(store_key[0], window, state, event_time_ms))
+        return results
+
+    def _track(self, group_key: GroupKey, window: Window, policy: WindowPolicy) -> None:
+        self._schedule.schedule((group_key, window.start), policy.close_time(window))
+        if policy.kind == "session":
+            self._sessions.setdefault(group_key, set()).add(window.start)
+
+    def _untrack(self, group_key: GroupKey, window: Window) -> None:
+        self._schedule.cancel((group_key, window.start))
+        starts = self._sessions.get(group_key)
+        if starts is not None:
+            starts.discard(window.start)
+            if not starts:
+                del self._sessions[group_key]
+
+    def _close_due(self) -> list[Result]:
+        policy = self.stage.window
+        if policy is None or self.stream_time_ms is None:
+            return []
+        results = []
+        for group_key, start in self._schedule.due(self.stream_time_ms):
+            entry = self.store.pop((group_key, start), None)
+            if entry is None:
+                continue
+            window = Window(start, entry["end"])
+            self._untrack(group_key, window)
+            if policy.emits_final:
+                results.append(self._result(group_key, window, entry["state"], policy.result_timestamp(window)))
+        return results
+
+    def _result(self, group_key: GroupKey, window: Window | None, state: Any, fallback_ms: int) -> Result:
+        policy = self.stage.window
+        timestamp = fallback_ms if policy is None or window is None else policy.result_timestamp(window)
+        return Result(group_key, window, self.stage.result_value(group_key, window, state), timestamp)

@@ -1,0 +1,139 @@
+"""A compiled processor: what the runtime executes. Built by ``processors.compiler.compile_processor``.
+
+Plans are frozen and compare by content (CEL programs compare by source, functions by name), so compiling equal
+specs gives equal plans with the same ``fingerprint``. The pipeline has three parts: stateless ``before`` steps,
+an optional ``aggregate`` stage (window + aggregate), and stateless ``after`` steps applied to aggregate results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from processors.aggregations import Aggregator
+from processors.expressions import Expression
+from processors.functions import MapFunction
+from processors.selectors import Selector
+from processors.timestamps import TimestampRule
+from processors.windows import Window, WindowPolicy
+
+OnError = Literal["skip", "dlq", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class FilterStep:
+    index: int
+    predicate: Expression
+    on_error: OnError
+
+
+@dataclass(frozen=True, slots=True)
+class MapStep:
+    """Exactly one of ``function`` (called with ``args``) and ``expression`` (its result is the new value)."""
+
+    index: int
+    on_error: OnError
+    function: MapFunction | None = None
+    args: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    expression: Expression | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SampleStep:
+    index: int
+    rate: float
+    by_key: bool
+    on_error: OnError
+
+
+@dataclass(frozen=True, slots=True)
+class RouteCase:
+    predicate: Expression
+    sink: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStep:
+    """First matching case wins; ``default`` (the route's, else the spec's sink) takes the rest, or they drop."""
+
+    index: int
+    cases: tuple[RouteCase, ...]
+    default: str | None
+    on_error: OnError
+
+
+Step = FilterStep | MapStep | SampleStep | RouteStep
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateStage:
+    """A keyed aggregate, windowed when ``window`` is set (else one running result per key, emitted on change).
+
+    ``field`` is None for a record count. ``group_field`` names the group key in result values. Errors reading
+    event time follow ``window_on_error`` (reported at ``window_index``); the others follow ``on_error``.
+    """
+
+    index: int
+    aggregator: Aggregator
+    group_by: Selector
+    field: Selector | None
+    on_error: OnError
+    group_field: str
+    window: WindowPolicy | None = None
+    window_index: int | None = None
+    window_on_error: OnError = "dlq"
+    timestamp: TimestampRule | None = None
+
+    def result_value(self, group_key: Any, window: Window | None, state: Any) -> dict[str, Any]:
+        """``{windowStart, windowEnd, <group field>: key, <aggregation>: result}``, window bounds in epoch ms."""
+        value: dict[str, Any] = {}
+        if window is not None:
+            value["windowStart"] = window.start
+            value["windowEnd"] = window.end
+        value[self.group_field] = group_key
+        value[self.aggregator.name] = self.aggregator.result(state)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Every topic the processor touches. ``dlq`` and ``repartition`` are internal: the runtime creates them."""
+
+    source: str
+    sink: str | None
+    routes: tuple[str, ...]
+    dlq: str
+    repartition: str | None
+
+    @property
+    def internal(self) -> tuple[str, ...]:
+        return (self.dlq,) if self.repartition is None else (self.dlq, self.repartition)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Sinks the processor writes results to (not the internal topics), without duplicates, sorted."""
+        return tuple(sorted({*self.routes, *([self.sink] if self.sink else [])}))
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    parallelism: int
+    commit_interval_ms: int
+    guarantee: Literal["at_least_once"]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """``processor`` is the identifier internal topic names derive from. ``lookups`` names the lookup tables
+    (compacted streams keyed by id) that map functions need the runtime to materialize."""
+
+    processor: str
+    name: str
+    topics: Topics
+    before: tuple[Step, ...]
+    aggregate: AggregateStage | None
+    after: tuple[Step, ...]
+    config: RuntimeConfig
+    lookups: tuple[str, ...]
+    fingerprint: str
