@@ -9,7 +9,7 @@ SOURCES     := gateway processors schemas tests scripts bench
 
 export KAFKAGATE_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: install run serve test unit lint typecheck bench kafka-install kafka-up kafka-down kafka-status clean
+.PHONY: install run serve worker test unit lint typecheck bench kafka-install kafka-up kafka-down kafka-status clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,14 @@ kafka-status:
 serve: install
 	$(VENV)/bin/kafkagate serve
 
-run: install kafka-up serve
+worker: install
+	$(VENV)/bin/kafkagate worker
+
+# The gateway in the foreground and the processor supervisor beside it; Ctrl-C stops both (Kafka keeps running).
+run: install kafka-up
+	@$(VENV)/bin/kafkagate worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/kafkagate serve
 
 lint: install
 	$(VENV)/bin/ruff check $(SOURCES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     consume_max_timeout_ms: int = Field(default=30_000, ge=0)
 
     streams_page_size_max: int = Field(default=1000, ge=1)
+
+    processor_data_dir: Path = Path.home() / ".cache" / "kafkagate" / "processors"
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
