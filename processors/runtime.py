@@ -193,7 +193,7 @@ class ProcessorRuntime:
             os._exit(FAILED_EXIT_CODE)
         if message.topic == self.plan.topics.source:
             self.metrics.positions[message.partition] = message.offset
-        self.metrics.processed(int(message.timestamp * 1000))
+            self.metrics.processed(int(message.timestamp * 1000))
 
     # --- stage 1 -----------------------------------------------------------------------------------------
 
