@@ -18,7 +18,7 @@ from gateway.context import GatewayContext, request_id
 from gateway.kafka.clients import KafkaClients
 from gateway.middleware import RequestIdMiddleware
 from gateway.responses import JSONResponse, ProblemResponse
-from gateway.routes import consume, consumers, produce, streams
+from gateway.routes import consume, consumers, processors, produce, streams
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,14 @@ def routes() -> list[Route]:
         Route(f"{api}/consumers/{{group}}/commit", consumers.commit, methods=["POST"]),
         Route(f"{api}/consumers/{{group}}/reset", consumers.reset, methods=["POST"]),
         Route(f"{api}/consumers/{{group}}/sessions", consumers.close_sessions, methods=["DELETE"]),
+        Route(f"{api}/processors", processors.create_processor, methods=["POST"]),
+        Route(f"{api}/processors", processors.list_processors, methods=["GET"]),
+        Route(f"{api}/processors/{{processor_id}}", processors.get_processor, methods=["GET"]),
+        Route(f"{api}/processors/{{processor_id}}", processors.update_processor, methods=["PUT"]),
+        Route(f"{api}/processors/{{processor_id}}", processors.delete_processor, methods=["DELETE"]),
+        Route(f"{api}/processors/{{processor_id}}/pause", processors.pause_processor, methods=["POST"]),
+        Route(f"{api}/processors/{{processor_id}}/resume", processors.resume_processor, methods=["POST"]),
+        Route(f"{api}/processors/{{processor_id}}/metrics", processors.processor_metrics, methods=["GET"]),
     ]
 
 

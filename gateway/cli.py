@@ -55,9 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="kafkagate", description="HTTP gateway for Apache Kafka")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP gateway (settings from KAFKAGATE_* variables)")
-    sub.add_parser(
-        "worker", help="run the processor supervisor (Faust worker processes for every processor)"
-    )
+    sub.add_parser("worker", help="run the processor supervisor (Faust worker processes for every processor)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":

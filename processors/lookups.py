@@ -2,6 +2,8 @@
 
 Every worker reads every partition of a lookup stream (no consumer group), from the beginning, and keeps
 following it, so a record key always maps to its latest JSON value. A null value (tombstone) removes the key.
+`ready` is set once every table has caught up with the end offsets it saw at startup (or, for a stream that
+does not exist, after `missing_wait_s`), so the first events are not enriched from a half-loaded table.
 """
 
 from __future__ import annotations
@@ -18,41 +20,72 @@ log = logging.getLogger(__name__)
 
 
 class LookupTables:
-    def __init__(self, bootstrap: str, names: tuple[str, ...]):
+    def __init__(self, bootstrap: str, names: tuple[str, ...], *, missing_wait_s: float = 10.0):
         self._bootstrap = bootstrap
+        self._missing_wait_s = missing_wait_s
         self.tables: dict[str, dict[Any, Any]] = {name: {} for name in names}
+        self.ready = asyncio.Event()
+        self._loaded: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        if not self.tables:
+            self.ready.set()
         for name in self.tables:
             self._tasks.append(asyncio.create_task(self._follow(name), name=f"lookup-{name}"))
+
+    def _mark_loaded(self, name: str) -> None:
+        self._loaded.add(name)
+        if self._loaded >= set(self.tables):
+            self.ready.set()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer, name: str) -> list[TopicPartition]:
+        waited = 0.0
+        while True:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(name)
+            if partitions:
+                return [TopicPartition(name, p) for p in sorted(partitions)]
+            if waited >= self._missing_wait_s and name not in self._loaded:
+                log.warning("lookup stream %r does not exist; its lookups find nothing until it does", name)
+                self._mark_loaded(name)
+            await asyncio.sleep(1.0)
+            waited += 1.0
 
     async def _follow(self, name: str) -> None:
         table = self.tables[name]
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False)
         await consumer.start()
         try:
-            partitions: set[int] = set()
-            while not partitions:
-                partitions = consumer.partitions_for_topic(name) or set()
-                if not partitions:
-                    log.warning("lookup stream %r not found yet; %r lookups find nothing until it exists", name, name)
-                    await asyncio.sleep(5)
-                    await consumer._client.force_metadata_update()
-            tps = [TopicPartition(name, p) for p in sorted(partitions)]
+            tps = await self._partitions(consumer, name)
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            async for record in consumer:
-                key = record.key.decode() if record.key is not None else None
-                if key is None:
-                    continue
-                if record.value is None:
-                    table.pop(key, None)
-                    continue
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    table[key] = orjson.loads(record.value)
+            ends = await consumer.end_offsets(tps)
+            pending = {tp for tp in tps if ends[tp] > 0}
+            if not pending:
+                self._mark_loaded(name)
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for tp, records in batches.items():
+                    for record in records:
+                        self._apply(table, record.key, record.value)
+                    if tp in pending and records and records[-1].offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+                        if not pending:
+                            self._mark_loaded(name)
         finally:
             await consumer.stop()
+
+    @staticmethod
+    def _apply(table: dict[Any, Any], raw_key: bytes | None, raw_value: bytes | None) -> None:
+        if raw_key is None:
+            return
+        key = raw_key.decode(errors="replace")
+        if raw_value is None:
+            table.pop(key, None)
+            return
+        with contextlib.suppress(orjson.JSONDecodeError):
+            table[key] = orjson.loads(raw_value)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -198,6 +198,8 @@ class ProcessorRuntime:
     # --- stage 1 -----------------------------------------------------------------------------------------
 
     async def on_source(self, kafka_event: KafkaEvent) -> None:
+        if not self.lookups.ready.is_set():
+            await self.lookups.ready.wait()
         message = kafka_event.message
         self.metrics.events_in += 1
         raw_value: bytes | None = message.value

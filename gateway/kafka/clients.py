@@ -14,6 +14,7 @@ from gateway.errors import BrokerUnavailable
 from gateway.kafka.admin import StreamAdmin
 from gateway.kafka.groups import GroupAdmin
 from gateway.kafka.producer import EventProducer, ProducerPool
+from gateway.kafka.registry import ProcessorRegistry
 from gateway.kafka.sessions import SessionManager
 from gateway.settings import Settings
 
@@ -28,6 +29,8 @@ class KafkaClients:
         self.admin = StreamAdmin(settings)
         self.groups = GroupAdmin(settings, self.admin)
         self.sessions = SessionManager(settings)
+        # Started lazily by its first use, which needs admin and producer connected anyway.
+        self.processors = ProcessorRegistry(settings, self.admin, self.producer)
         self._connector: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -75,6 +78,7 @@ class KafkaClients:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
         await self.sessions.close_all()
+        await self.processors.close()
         await self.groups.close()
         await self.pool.close()
         await self.admin.close()

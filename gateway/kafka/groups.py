@@ -59,8 +59,14 @@ class GroupAdmin:
         return await self._describe(groups)
 
     async def _describe(self, groups: list[str]) -> list[GroupInfo]:
+        # One group per request: aiokafka 0.14 decodes a DescribeGroups v3 response with the v2 schema, which
+        # skips each group's trailing authorized_operations field and garbles every group after the first.
         try:
-            responses = await self._admin.client().describe_consumer_groups(groups)
+            responses = [
+                response
+                for group in groups
+                for response in await self._admin.client().describe_consumer_groups([group])
+            ]
         except Exception as exc:
             raise self._fail(exc) from exc
         infos: list[GroupInfo] = []

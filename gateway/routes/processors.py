@@ -1,0 +1,269 @@
+"""Processor lifecycle and metrics (seed 003): specs are validated and compiled here, stored by the registry.
+
+Workers (`kafkagate worker`) read the stored specs and run them; this module never talks to a worker directly.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway import errors as ge
+from gateway.bodies import parse_model, read_body
+from gateway.context import GatewayContext, context
+from gateway.kafka.registry import ProcessorRegistry
+from gateway.names import is_internal
+from gateway.processor_metrics import ProcessorMetrics, aggregate, metrics_document, summary_document
+from gateway.responses import JSONResponse
+from gateway.timefmt import now_iso, now_ms
+from processors.compiler import PlanError, compile_processor, dlq_topic
+from processors.functions import FunctionRegistry
+from processors.plan import Topics
+from schemas.processor_api import ProcessorRecord, spec_json
+from schemas.processors import ProcessorSpec, RouteOperation
+
+_BASE = "/api/v1/processors"
+
+
+def new_processor_id() -> str:
+    return f"proc_{secrets.token_hex(6)}"
+
+
+def _invalid(errors: list[dict[str, Any]]) -> ge.ValidationFailed:
+    return ge.ValidationFailed(f"{len(errors)} problem(s) in the processor spec", errors)
+
+
+def _issue(field: str, message: str) -> dict[str, Any]:
+    return {"field": field, "message": message, "type": "invalid_processor"}
+
+
+def _outputs(spec: ProcessorSpec) -> list[tuple[str, str]]:
+    """(location, topic) of every topic the spec names for writing."""
+    found = [("sink", spec.sink)] if spec.sink else []
+    last = spec.operations[-1] if spec.operations else None
+    if isinstance(last, RouteOperation):
+        at = f"operations[{len(spec.operations) - 1}]"
+        found += [(f"{at}.cases[{i}].sink", case.sink) for i, case in enumerate(last.cases)]
+        if last.default:
+            found.append((f"{at}.default", last.default))
+    return found
+
+
+async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: ProcessorSpec) -> Topics:
+    """Check the spec against Kafka and the function registry, then create the topics it writes to.
+
+    Missing outputs (sinks, route sinks, the DLQ and the repartition topic) get the source's partition count and
+    replication factor. Any problem is a 422 listing every field at fault.
+    """
+    problems = [
+        _issue(where, f"{topic!r} is reserved: names starting with '_' are internal topics")
+        for where, topic in [("source", spec.source), *_outputs(spec)]
+        if is_internal(topic)
+    ]
+    if problems:
+        raise _invalid(problems)
+    try:
+        source = await ctx.kafka.admin.describe(spec.source)
+    except ge.StreamNotFound as exc:
+        raise _invalid([_issue("source", f"stream {spec.source!r} does not exist")]) from exc
+    partitions = len(source.partitions)
+    try:
+        plan = compile_processor(spec, registry.functions, source_partitions=partitions)
+    except PlanError as exc:
+        raise _invalid([_issue(issue.location, issue.message) for issue in exc.issues]) from exc
+    topics = plan.topics
+    for topic in (*topics.outputs, *topics.internal):
+        try:
+            await ctx.kafka.admin.create(topic, partitions, source.replication_factor, {})
+        except ge.StreamAlreadyExists:
+            continue
+    return topics
+
+
+def _topics(record: ProcessorRecord, functions: FunctionRegistry) -> Topics | None:
+    """The topics of a stored processor, or None when its spec no longer validates (written by a newer gateway)."""
+    try:
+        spec = record.processor_spec()
+    except ValidationError:
+        return None
+    try:
+        return compile_processor(spec, functions).topics
+    except PlanError:
+        # It compiled when it was stored; a function uninstalled since then must not hide the processor.
+        routes = [topic for where, topic in _outputs(spec) if where != "sink"]
+        if routes and spec.sink:
+            return Topics(spec.source, None, (*routes, spec.sink), dlq_topic(spec.name), None)
+        return Topics(spec.source, spec.sink, tuple(routes), dlq_topic(spec.name), None)
+
+
+def _topics_document(topics: Topics | None) -> dict[str, Any] | None:
+    if topics is None:
+        return None
+    return {
+        "source": topics.source,
+        "sink": topics.sink,
+        "routes": list(topics.routes),
+        "dlq": topics.dlq,
+        "repartition": topics.repartition,
+    }
+
+
+def _metrics(registry: ProcessorRegistry, record: ProcessorRecord) -> ProcessorMetrics:
+    return aggregate(
+        registry.snapshots(record.processor_id), version=record.version, desired=record.desired, now_ms=now_ms()
+    )
+
+
+def _summary(record: ProcessorRecord, metrics: ProcessorMetrics) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "processorId": record.processor_id,
+        "name": record.name,
+        "version": record.version,
+        "status": metrics.status,
+    }
+    if metrics.reason is not None:
+        document["reason"] = metrics.reason
+    document.update(desired=record.desired, createdAt=record.created_at, updatedAt=record.updated_at)
+    return document
+
+
+def _document(registry: ProcessorRegistry, record: ProcessorRecord, topics: Topics | None = None) -> dict[str, Any]:
+    metrics = _metrics(registry, record)
+    document = _summary(record, metrics)
+    document["spec"] = record.spec
+    document["topics"] = _topics_document(topics or _topics(record, registry.functions))
+    document["metrics"] = summary_document(metrics)
+    return document
+
+
+def _require(registry: ProcessorRegistry, processor_id: str) -> ProcessorRecord:
+    record = registry.get(processor_id)
+    if record is None:
+        raise ge.ProcessorNotFound(f"processor {processor_id!r} does not exist")
+    return record
+
+
+async def _spec_from(request: Request, ctx: GatewayContext) -> ProcessorSpec:
+    spec = parse_model(ProcessorSpec, await read_body(request, ctx.settings.max_body_bytes))
+    ctx.kafka.require_ready()
+    return spec
+
+
+async def create_processor(request: Request) -> Response:
+    ctx = context(request)
+    spec = await _spec_from(request, ctx)
+    registry = ctx.kafka.processors
+    async with registry.write_lock:
+        await registry.sync()
+        taken = registry.by_name(spec.name)
+        if taken is not None:
+            raise ge.Conflict(f"processor name {spec.name!r} is taken by {taken.processor_id}")
+        topics = await _prepare(ctx, registry, spec)
+        now = now_iso()
+        record = ProcessorRecord(
+            processor_id=new_processor_id(),
+            version=1,
+            name=spec.name,
+            spec=spec_json(spec),
+            desired="running",
+            created_at=now,
+            updated_at=now,
+        )
+        await registry.write(record)
+    location = f"{_BASE}/{record.processor_id}"
+    return JSONResponse(_document(registry, record, topics), status_code=201, headers={"location": location})
+
+
+async def list_processors(request: Request) -> Response:
+    ctx = context(request)
+    ctx.kafka.require_ready()
+    registry = ctx.kafka.processors
+    await registry.sync()
+    records = registry.records()
+    return JSONResponse({"processors": [_summary(r, _metrics(registry, r)) for r in records]})
+
+
+async def get_processor(request: Request) -> Response:
+    ctx = context(request)
+    ctx.kafka.require_ready()
+    registry = ctx.kafka.processors
+    await registry.sync()
+    return JSONResponse(_document(registry, _require(registry, request.path_params["processor_id"])))
+
+
+async def update_processor(request: Request) -> Response:
+    """A changed spec becomes the next version; an identical one changes nothing (PUT is idempotent)."""
+    ctx = context(request)
+    spec = await _spec_from(request, ctx)
+    registry = ctx.kafka.processors
+    async with registry.write_lock:
+        await registry.sync()
+        current = _require(registry, request.path_params["processor_id"])
+        if spec.name != current.name:
+            message = f"a processor cannot be renamed (it is {current.name!r}); create a new processor instead"
+            raise _invalid([_issue("name", message)])
+        topics = await _prepare(ctx, registry, spec)
+        record = current
+        if spec_json(spec) != current.spec:
+            record = current.model_copy(
+                update={"version": current.version + 1, "spec": spec_json(spec), "updated_at": now_iso()}
+            )
+            await registry.write(record)
+    return JSONResponse(_document(registry, record, topics))
+
+
+async def _set_desired(request: Request, desired: Literal["running", "paused"]) -> Response:
+    ctx = context(request)
+    ctx.kafka.require_ready()
+    registry = ctx.kafka.processors
+    async with registry.write_lock:
+        await registry.sync()
+        record = _require(registry, request.path_params["processor_id"])
+        if record.desired != desired:
+            record = record.model_copy(update={"desired": desired, "updated_at": now_iso()})
+            await registry.write(record)
+    return JSONResponse(_document(registry, record))
+
+
+async def pause_processor(request: Request) -> Response:
+    return await _set_desired(request, "paused")
+
+
+async def resume_processor(request: Request) -> Response:
+    return await _set_desired(request, "running")
+
+
+async def delete_processor(request: Request) -> Response:
+    """Stops the processor everywhere. Its sinks, DLQ and repartition topics stay; `keptTopics` names the last
+    two, so they can be inspected or deleted as streams."""
+    ctx = context(request)
+    ctx.kafka.require_ready()
+    registry = ctx.kafka.processors
+    async with registry.write_lock:
+        await registry.sync()
+        record = _require(registry, request.path_params["processor_id"])
+        topics = _topics(record, registry.functions)
+        kept = () if topics is None else topics.internal
+        await registry.remove(record.processor_id)
+    return JSONResponse(
+        {
+            "status": "deleted",
+            "processorId": record.processor_id,
+            "name": record.name,
+            "deletedAt": now_iso(),
+            "keptTopics": list(kept),
+        }
+    )
+
+
+async def processor_metrics(request: Request) -> Response:
+    ctx = context(request)
+    ctx.kafka.require_ready()
+    registry = ctx.kafka.processors
+    await registry.sync(metrics=True)
+    record = _require(registry, request.path_params["processor_id"])
+    return JSONResponse(metrics_document(record.processor_id, record.version, _metrics(registry, record)))

@@ -1,0 +1,293 @@
+"""Processors end to end: the gateway stores the spec, a real supervisor starts real Faust workers, and the test
+reads the sink and dead-letter topics with a plain consumer and compares them with numbers it computes itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from processors.supervisor import Supervisor
+from tests.integration.conftest import read_all
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+NewStream = Callable[..., Awaitable[str]]
+WINDOW_MS = 300_000
+BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z, a window boundary
+
+
+@pytest.fixture
+async def supervisor(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Supervisor]:
+    running = Supervisor(kafka_bootstrap, tmp_path / "processors")
+    task = asyncio.create_task(running.run())
+    yield running
+    running.request_stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 60)
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    client = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await client.start()
+    yield client
+    await client.stop()
+
+
+async def wait_for(check: Callable[[], Awaitable[Any]], timeout_s: float, what: str) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.5)
+
+
+def seed_spec(name: str, source: str, sink: str, **window: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "source": source,
+        "operations": [
+            {"type": "filter", "predicate": "value.amount > 1000"},
+            {"type": "map", "function": "enrichWithUserData"},
+            {"type": "window", "windowType": "tumbling", "duration": WINDOW_MS, **window},
+            {"type": "aggregate", "aggregation": "count", "groupBy": "userId"},
+        ],
+        "sink": sink,
+        "config": {"parallelism": 1, "checkpointInterval": 1000},
+    }
+
+
+async def create(gateway: httpx.AsyncClient, spec: dict[str, Any]) -> str:
+    response = await gateway.post("/api/v1/processors", json=spec)
+    assert response.status_code == 201, response.text
+    processor_id: str = response.json()["processorId"]
+    return processor_id
+
+
+async def test_seed_example_end_to_end(
+    gateway: httpx.AsyncClient,
+    new_stream: NewStream,
+    producer: AIOKafkaProducer,
+    supervisor: Supervisor,
+    kafka_bootstrap: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    transactions = await new_stream(partitions=4)  # the seed asks for parallelism 4
+    users = f"users-{suffix}"
+    await new_stream_named(gateway, users, {"cleanupPolicy": "compact"})
+    for user in ("u1", "u2", "u3"):
+        await producer.send_and_wait(users, orjson.dumps({"name": user.upper(), "tier": "gold"}), key=user.encode())
+
+    sink = f"fraud-alerts-{suffix}"
+    spec = seed_spec(f"fraud-detection-{suffix}", transactions, sink)
+    spec["config"]["parallelism"] = 4
+    spec["operations"][1]["args"] = {"table": users}
+    processor_id = await create(gateway, spec)
+
+    # Four windows of transactions; every third is small and filtered out; one poison record in window 1.
+    # Each window is produced once the previous one's results are out, so no event arrives after stream time
+    # passed its window (grace 0 makes such an event late, as in ksqlDB).
+    expected: Counter[tuple[str, int]] = Counter()
+    sent = 0
+    for window in range(4):
+        for i in range(15):
+            n = window * 15 + i
+            user = f"u{n % 3 + 1}"
+            amount = 500 if n % 3 == 0 else 1500 + n
+            timestamp = BASE_MS + window * WINDOW_MS + i * 10_000
+            value = orjson.dumps({"amount": amount, "userId": user})
+            await producer.send_and_wait(transactions, value, key=user.encode(), timestamp_ms=timestamp)
+            sent += 1
+            if amount > 1000:
+                expected[(user, window)] += 1
+        if window == 1:
+            await producer.send_and_wait(transactions, b"\x00not json", key=b"u1", timestamp_ms=timestamp)
+            sent += 1
+        await wait_for(await_records(kafka_bootstrap, sink, sum(expected.values())), 120, f"window {window} results")
+
+    records = await read_all(kafka_bootstrap, sink, sum(expected.values()), timeout_s=2)
+    assert len(records) == sum(expected.values()), "emit: changes sends one result per accepted event"
+    latest: dict[tuple[str, int], int] = {}
+    seen: defaultdict[tuple[str, int], list[int]] = defaultdict(list)
+    for record in records:
+        value = orjson.loads(record.value)
+        assert record.key.decode() == value["userId"]
+        assert value["windowEnd"] - value["windowStart"] == WINDOW_MS
+        assert record.timestamp == value["windowEnd"] - 1
+        window = (value["windowStart"] - BASE_MS) // WINDOW_MS
+        seen[(value["userId"], window)].append(value["count"])
+        latest[(value["userId"], window)] = value["count"]
+    assert latest == dict(expected)
+    assert all(counts == list(range(1, len(counts) + 1)) for counts in seen.values())
+
+    dead = await read_all(kafka_bootstrap, f"{spec['name']}.dlq", 1)
+    assert [r.value for r in dead] == [b"\x00not json"]
+    headers = dict(dead[0].headers)
+    assert headers["kafkagate-source-topic"] == transactions.encode()
+    assert int(headers["kafkagate-source-offset"]) >= 0
+
+    # The map step really enriched: the repartitioned events carry the user record.
+    hops = await read_all(kafka_bootstrap, f"{spec['name']}.repartition", sum(expected.values()))
+    users_seen = {orjson.loads(r.value)["event"]["value"]["user"]["name"] for r in hops}
+    assert users_seen == {"U2", "U3"} | ({"U1"} if any(u == "u1" for u, _ in expected) else set())
+
+    async def settled_metrics() -> dict[str, Any] | None:
+        response = await gateway.get(f"/api/v1/processors/{processor_id}/metrics")
+        document: dict[str, Any] = response.json()
+        return document if document["metrics"]["eventsProcessed"] >= sent else None
+
+    document = await wait_for(settled_metrics, 30, "metrics to report every event")
+    metrics = document["metrics"]
+    assert document["status"] == "running"
+    assert metrics["eventsProcessed"] == sent
+    assert metrics["eventsFiltered"] == 20
+    assert metrics["eventsEmitted"] == sum(expected.values())
+    assert metrics["dlqEvents"] == 1
+    assert metrics["lateEvents"] == 0
+    assert metrics["lag"] == 0
+    assert metrics["lastEventAt"] is not None
+
+
+async def new_stream_named(gateway: httpx.AsyncClient, name: str, config: dict[str, Any]) -> None:
+    response = await gateway.post("/api/v1/streams", json={"name": name, "partitions": 1, "config": config})
+    assert response.status_code == 201, response.text
+
+
+async def test_emit_final_once_per_window_across_kill_9(
+    gateway: httpx.AsyncClient,
+    new_stream: NewStream,
+    producer: AIOKafkaProducer,
+    supervisor: Supervisor,
+    kafka_bootstrap: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    source = await new_stream(partitions=1)
+    sink = f"finals-{suffix}"
+    spec = seed_spec(f"finals-{suffix}", source, sink, emit="final")
+    del spec["operations"][1]  # no enrichment: group by the raw userId
+    processor_id = await create(gateway, spec)
+
+    async def send(user: str, window: int, offset_ms: int) -> None:
+        value = orjson.dumps({"amount": 5000, "userId": user})
+        await producer.send_and_wait(
+            source, value, key=user.encode(), timestamp_ms=BASE_MS + window * WINDOW_MS + offset_ms
+        )
+
+    # Windows 0 and 1, then one event in window 2 closes both (stream time > end + grace 0).
+    for window in (0, 1):
+        for user, n in (("a", 3), ("b", 2)):
+            for k in range(n):
+                await send(user, window, 1000 * k)
+    await send("a", 2, 0)
+
+    async def finals(count: int) -> Callable[[], Awaitable[list[Any]]]:
+        async def check() -> list[Any]:
+            records = await read_all(kafka_bootstrap, sink, count, timeout_s=1)
+            return records if len(records) >= count else []
+
+        return check
+
+    await wait_for(await finals(4), 90, "final results of windows 0 and 1")
+    # Let the worker commit its offsets (checkpointInterval 1 s), then kill it without warning.
+    await asyncio.sleep(3)
+    worker = supervisor.workers[(processor_id, 0)]
+    assert worker.process is not None
+    killed_pid = worker.process.pid
+    os.kill(killed_pid, signal.SIGKILL)
+
+    # Window 2 so far holds one event from before the kill; two more arrive after it, then window 3 closes it.
+    await send("a", 2, 5000)
+    await send("b", 2, 6000)
+    await send("a", 3, 0)
+    records = await wait_for(await finals(6), 120, "final results of window 2 after the restart")
+    restarted = supervisor.workers[(processor_id, 0)].process
+    assert restarted is not None
+    assert restarted.pid != killed_pid
+
+    await asyncio.sleep(3)  # anything duplicated would show up by now
+    records = await read_all(kafka_bootstrap, sink, 6, timeout_s=2)
+    results = Counter()
+    counts = {}
+    for record in records:
+        value = orjson.loads(record.value)
+        key = (value["userId"], (value["windowStart"] - BASE_MS) // WINDOW_MS)
+        results[key] += 1
+        counts[key] = value["count"]
+    assert all(n == 1 for n in results.values()), f"a window was emitted twice: {results}"
+    assert counts == {("a", 0): 3, ("b", 0): 2, ("a", 1): 3, ("b", 1): 2, ("a", 2): 2, ("b", 2): 1}
+
+
+async def test_second_processor_does_not_disturb_the_first(
+    gateway: httpx.AsyncClient,
+    new_stream: NewStream,
+    producer: AIOKafkaProducer,
+    supervisor: Supervisor,
+    kafka_bootstrap: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    source = await new_stream(partitions=2)
+    first_sink, second_sink = f"big-{suffix}", f"small-{suffix}"
+    first = {
+        "name": f"big-{suffix}",
+        "source": source,
+        "operations": [{"type": "filter", "predicate": "value.n >= 0"}],
+        "sink": first_sink,
+    }
+    first_id = await create(gateway, first)
+    for n in range(20):
+        await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
+
+    async def first_done(count: int) -> Callable[[], Awaitable[list[Any]]]:
+        async def check() -> list[Any]:
+            records = await read_all(kafka_bootstrap, first_sink, count, timeout_s=1)
+            return records if len(records) >= count else []
+
+        return check
+
+    await wait_for(await first_done(20), 90, "the first processor's output")
+    process = supervisor.workers[(first_id, 0)].process
+    assert process is not None
+    pid = process.pid
+
+    second = {
+        "name": f"small-{suffix}",
+        "source": source,
+        "operations": [{"type": "map", "expression": "{'n': value.n, 'double': value.n * 2}"}],
+        "sink": second_sink,
+    }
+    await create(gateway, second)
+    for n in range(20, 40):
+        await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
+
+    records = await wait_for(await first_done(40), 90, "the first processor to keep going")
+    assert sorted(orjson.loads(r.value)["n"] for r in records) == list(range(40))
+    still = supervisor.workers[(first_id, 0)].process
+    assert still is not None
+    assert still.pid == pid, "creating another processor restarted this one"
+    assert still.returncode is None
+
+    doubled = await wait_for(await_records(kafka_bootstrap, second_sink, 40), 90, "the second processor's output")
+    assert sorted(orjson.loads(r.value)["double"] for r in doubled) == [2 * n for n in range(40)]
+
+
+def await_records(bootstrap: str, topic: str, count: int) -> Callable[[], Awaitable[list[Any]]]:
+    async def check() -> list[Any]:
+        records = await read_all(bootstrap, topic, count, timeout_s=1)
+        return records if len(records) >= count else []
+
+    return check
