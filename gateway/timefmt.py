@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from functools import lru_cache
+
+
+@lru_cache(maxsize=4096)
+def _second(epoch_s: int) -> str:
+    # Records of one poll or batch share a handful of seconds; formatting each second once is ~10x cheaper.
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(epoch_s))
 
 
 def iso_ms(epoch_ms: int) -> str:
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    seconds, millis = divmod(epoch_ms, 1000)
+    return f"{_second(seconds)}{millis:03d}Z"
 
 
 def now_ms() -> int:
-    return int(datetime.now(tz=UTC).timestamp() * 1000)
+    return time.time_ns() // 1_000_000
 
 
 def now_iso() -> str:
     return iso_ms(now_ms())
+

@@ -264,9 +264,16 @@ class ProcessorRuntime:
             aggregate = WindowedAggregate(stage, store, partition)
             aggregate.recover(store.keys_here())
             self._aggregates[partition] = aggregate
+        # Stage 1 may re-send a repartitioned event after a crash (its source offset was not committed yet);
+        # the copy has a new repartition offset but the same source position, which is what identifies it.
+        source = grouped.event
+        applied_key = f"applied|{partition}|{source.partition}"
+        if self.table.get(applied_key, -1) >= source.offset:
+            return
         update: Update = aggregate.apply(grouped, offset)
         if update.replayed:
             return
+        self.table[applied_key] = source.offset
         if update.failure is not None:
             await self.settle(kafka_event, update.failure)
         elif update.late:

@@ -72,10 +72,24 @@ def seed_spec(name: str, source: str, sink: str, **window: Any) -> dict[str, Any
     }
 
 
+_created: list[tuple[httpx.AsyncClient, str]] = []
+
+
+@pytest.fixture(autouse=True)
+async def delete_processors_afterwards(make_gateway: Any) -> AsyncIterator[None]:
+    """Every processor a test creates is deleted, so later supervisors do not start its workers again.
+    (Depending on `make_gateway` makes this teardown run while the gateways are still open.)"""
+    yield
+    while _created:
+        gateway, processor_id = _created.pop()
+        await gateway.delete(f"/api/v1/processors/{processor_id}")
+
+
 async def create(gateway: httpx.AsyncClient, spec: dict[str, Any]) -> str:
     response = await gateway.post("/api/v1/processors", json=spec)
     assert response.status_code == 201, response.text
     processor_id: str = response.json()["processorId"]
+    _created.append((gateway, processor_id))
     return processor_id
 
 
@@ -188,12 +202,13 @@ async def test_emit_final_once_per_window_across_kill_9(
             source, value, key=user.encode(), timestamp_ms=BASE_MS + window * WINDOW_MS + offset_ms
         )
 
-    # Windows 0 and 1, then one event in window 2 closes both (stream time > end + grace 0).
+    # Windows 0 and 1, then one event in window 2 closes both (stream time > end + grace 0; end is exclusive,
+    # so an event exactly at the end would not close it yet).
     for window in (0, 1):
         for user, n in (("a", 3), ("b", 2)):
             for k in range(n):
                 await send(user, window, 1000 * k)
-    await send("a", 2, 0)
+    await send("a", 2, 1000)
 
     async def finals(count: int) -> Callable[[], Awaitable[list[Any]]]:
         async def check() -> list[Any]:
@@ -213,7 +228,7 @@ async def test_emit_final_once_per_window_across_kill_9(
     # Window 2 so far holds one event from before the kill; two more arrive after it, then window 3 closes it.
     await send("a", 2, 5000)
     await send("b", 2, 6000)
-    await send("a", 3, 0)
+    await send("a", 3, 1000)
     records = await wait_for(await finals(6), 120, "final results of window 2 after the restart")
     restarted = supervisor.workers[(processor_id, 0)].process
     assert restarted is not None
