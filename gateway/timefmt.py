@@ -23,4 +23,3 @@ def now_ms() -> int:
 
 def now_iso() -> str:
     return iso_ms(now_ms())
-
