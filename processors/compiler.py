@@ -159,7 +159,10 @@ def compile_processor(
 
 def _needs_repartition(before: tuple[Step, ...], stage: AggregateStage) -> bool:
     # Only grouping by the untouched record key keeps every group on one partition already; a map function
-    # returns a whole event and may change the key.
+    # returns a whole event and may change the key. `idleCloseAfter` needs the hop too: the runtime closes idle
+    # windows by sending tick records through the repartition topic (state changes need an event in context).
+    if stage.window is not None and stage.window.idle_close_after_ms is not None:
+        return True
     by_record_key = stage.group_by.expression is not None and stage.group_by.text.strip() == "key"
     key_may_change = any(isinstance(step, MapStep) and step.function is not None for step in before)
     return not by_record_key or key_may_change

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,7 @@ class ProcessorRuntime:
         self.metrics = WorkerMetrics()
         self.failure: str | None = None
         self._aggregates: dict[int, WindowedAggregate] = {}
+        self._last_event_wall: dict[int, int] = {}
         self._topics: dict[str, Any] = {}
         # Table names carry the plan fingerprint: a changed spec starts from fresh state, same source offsets.
         self.table = self.app.Table(f"windows-{plan.fingerprint[:12]}", default=None, partitions=partitions)
@@ -166,6 +168,7 @@ class ProcessorRuntime:
                     await self._guard(self.on_repartitioned, event)
 
         app.timer(METRICS_INTERVAL_MS / 1000)(self._report_tick)
+        app.timer(1.0)(self._tick_idle_partitions)
         app.task(self._start_lookups)
         app.on_partitions_revoked.connect(self._forget_partitions)
 
@@ -251,11 +254,14 @@ class ProcessorRuntime:
 
     async def on_repartitioned(self, kafka_event: KafkaEvent) -> None:
         body = orjson.loads(kafka_event.message.value)
+        if "tick" in body:
+            await self.on_tick(kafka_event.message.partition, body["tick"])
+            return
         event = Event(**body["event"])
         grouped = Grouped(event, body["groupKey"], body["time"], body["measure"])
         await self.aggregate(kafka_event, grouped, kafka_event.message.partition, kafka_event.message.offset)
 
-    async def aggregate(self, kafka_event: KafkaEvent, grouped: Grouped, partition: int, offset: int) -> None:
+    def _aggregate_for(self, partition: int) -> WindowedAggregate:
         stage = self.plan.aggregate
         assert stage is not None  # noqa: S101 - only called for plans with an aggregate
         aggregate = self._aggregates.get(partition)
@@ -264,6 +270,37 @@ class ProcessorRuntime:
             aggregate = WindowedAggregate(stage, store, partition)
             aggregate.recover(store.keys_here())
             self._aggregates[partition] = aggregate
+        return aggregate
+
+    async def on_tick(self, partition: int, wall_ms: int) -> None:
+        """Idle close: stream time moves on by the wall-clock time since the partition's last event."""
+        last = self._last_event_wall.get(partition)
+        aggregate = self._aggregate_for(partition)
+        if last is None or aggregate.stream_time_ms is None or wall_ms <= last:
+            return
+        results = aggregate.advance_to(aggregate.stream_time_ms + (wall_ms - last))
+        self._last_event_wall[partition] = wall_ms
+        for result in results:
+            await self.emit_result(result)
+
+    async def _tick_idle_partitions(self) -> None:
+        stage, repartition = self.plan.aggregate, self.plan.topics.repartition
+        if stage is None or stage.window is None or repartition is None:
+            return
+        idle_ms = stage.window.idle_close_after_ms
+        if idle_ms is None:
+            return
+        now = int(time.time() * 1000)
+        for tp in self.app.consumer.assignment():
+            last = self._last_event_wall.get(tp.partition)
+            if tp.topic == repartition and last is not None and now - last >= idle_ms:
+                await self.topic(repartition).send(key=b"", value=orjson.dumps({"tick": now}), partition=tp.partition)
+
+    async def aggregate(self, kafka_event: KafkaEvent, grouped: Grouped, partition: int, offset: int) -> None:
+        stage = self.plan.aggregate
+        assert stage is not None  # noqa: S101 - only called for plans with an aggregate
+        aggregate = self._aggregate_for(partition)
+        self._last_event_wall[partition] = int(time.time() * 1000)
         # Stage 1 may re-send a repartitioned event after a crash (its source offset was not committed yet);
         # the copy has a new repartition offset but the same source position, which is what identifies it.
         source = grouped.event

@@ -306,3 +306,33 @@ def await_records(bootstrap: str, topic: str, count: int) -> Callable[[], Awaita
         return records if len(records) >= count else []
 
     return check
+
+
+async def test_idle_close_after_closes_the_last_window_without_new_events(
+    gateway: httpx.AsyncClient,
+    new_stream: NewStream,
+    producer: AIOKafkaProducer,
+    supervisor: Supervisor,
+    kafka_bootstrap: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    source = await new_stream(partitions=1)
+    sink = f"idle-{suffix}"
+    spec = {
+        "name": f"idle-{suffix}",
+        "source": source,
+        "operations": [
+            {"type": "window", "windowType": "tumbling", "duration": 4000, "emit": "final", "idleCloseAfter": 1000},
+            {"type": "aggregate", "aggregation": "sum", "field": "amount", "groupBy": "userId"},
+        ],
+        "sink": sink,
+    }
+    await create(gateway, spec)
+    # Event times are wall-clock times here, so stream time keeps pace with the wall clock once the source idles.
+    for amount in (5, 7):
+        await producer.send_and_wait(source, orjson.dumps({"amount": amount, "userId": "a"}), key=b"a")
+
+    (record,) = await wait_for(await_records(kafka_bootstrap, sink, 1), 60, "the idle window's final result")
+    value = orjson.loads(record.value)
+    assert (value["userId"], value["sum"]) == ("a", 12)
+    assert value["windowEnd"] - value["windowStart"] == 4000
