@@ -29,7 +29,7 @@ kafka-down:
 	$(PYTHON) scripts/kafka.py down --dir $(KAFKA_DIR)
 
 kafka-status:
-	@$(PYTHON) scripts/kafka.py status --dir $(KAFKA_DIR)
+	@$(PYTHON) scripts/kafka.py status --dir $(KAFKA_DIR) || true
 
 serve: install
 	$(VENV)/bin/kafkagate serve

@@ -193,8 +193,7 @@ class Supervisor:
         log.info("stopped %s v%d worker %d", worker.processor_id, worker.version, worker.index)
 
     async def stop_all(self) -> None:
-        for worker in self.workers.values():
-            await self._stop(worker)
+        await asyncio.gather(*(self._stop(worker) for worker in self.workers.values()))
 
     def request_stop(self) -> None:
         self._stopping.set()
