@@ -210,14 +210,7 @@ async def test_emit_final_once_per_window_across_kill_9(
                 await send(user, window, 1000 * k)
     await send("a", 2, 1000)
 
-    async def finals(count: int) -> Callable[[], Awaitable[list[Any]]]:
-        async def check() -> list[Any]:
-            records = await read_all(kafka_bootstrap, sink, count, timeout_s=1)
-            return records if len(records) >= count else []
-
-        return check
-
-    await wait_for(await finals(4), 90, "final results of windows 0 and 1")
+    await wait_for(await_records(kafka_bootstrap, sink, 4), 90, "final results of windows 0 and 1")
     # Let the worker commit its offsets (checkpointInterval 1 s), then kill it without warning.
     await asyncio.sleep(3)
     worker = supervisor.workers[(processor_id, 0)]
@@ -229,7 +222,9 @@ async def test_emit_final_once_per_window_across_kill_9(
     await send("a", 2, 5000)
     await send("b", 2, 6000)
     await send("a", 3, 1000)
-    records = await wait_for(await finals(6), 120, "final results of window 2 after the restart")
+    records = await wait_for(
+        await_records(kafka_bootstrap, sink, 6), 120, "final results of window 2 after the restart"
+    )
     restarted = supervisor.workers[(processor_id, 0)].process
     assert restarted is not None
     assert restarted.pid != killed_pid
@@ -267,14 +262,7 @@ async def test_second_processor_does_not_disturb_the_first(
     for n in range(20):
         await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
 
-    async def first_done(count: int) -> Callable[[], Awaitable[list[Any]]]:
-        async def check() -> list[Any]:
-            records = await read_all(kafka_bootstrap, first_sink, count, timeout_s=1)
-            return records if len(records) >= count else []
-
-        return check
-
-    await wait_for(await first_done(20), 90, "the first processor's output")
+    await wait_for(await_records(kafka_bootstrap, first_sink, 20), 90, "the first processor's output")
     process = supervisor.workers[(first_id, 0)].process
     assert process is not None
     pid = process.pid
@@ -289,7 +277,7 @@ async def test_second_processor_does_not_disturb_the_first(
     for n in range(20, 40):
         await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
 
-    records = await wait_for(await first_done(40), 90, "the first processor to keep going")
+    records = await wait_for(await_records(kafka_bootstrap, first_sink, 40), 90, "the first processor to keep going")
     assert sorted(orjson.loads(r.value)["n"] for r in records) == list(range(40))
     still = supervisor.workers[(first_id, 0)].process
     assert still is not None
