@@ -6,6 +6,8 @@ function here means a Java producer and kafkagate place the same key on the same
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 _M = 0x5BD1E995
 _SEED = 0x9747B28C
 _MASK = 0xFFFFFFFF
@@ -37,8 +39,12 @@ def murmur2(data: bytes) -> int:
     return h - (1 << 32) if h & 0x80000000 else h
 
 
+@lru_cache(maxsize=65_536)
 def partition_for_key(key: bytes, num_partitions: int) -> int:
-    """The partition Kafka's default partitioner picks for `key` among `num_partitions`."""
+    """The partition Kafka's default partitioner picks for `key` among `num_partitions`.
+
+    Cached: keys repeat (user ids, device ids), and murmur2 in pure Python costs a few microseconds per key.
+    """
     if num_partitions <= 0:
         raise ValueError("num_partitions must be positive")
     return (murmur2(key) & 0x7FFFFFFF) % num_partitions

@@ -60,6 +60,7 @@ class StreamAdmin:
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
         self._catalog: dict[str, _CatalogEntry] = {}
+        self._lookups: dict[str, asyncio.Future[_CatalogEntry]] = {}
 
     @property
     def connected(self) -> bool:
@@ -257,17 +258,26 @@ class StreamAdmin:
     # --- the produce path's cached view ------------------------------------------------------------------
 
     async def limits(self, name: str) -> tuple[int, int]:
-        """(partition count, max.message.bytes) of a stream, cached briefly; StreamNotFound when it is gone."""
+        """(partition count, max.message.bytes) of a stream, cached briefly; StreamNotFound when it is gone.
+
+        Concurrent requests for a stream whose entry expired share one lookup instead of each asking Kafka.
+        """
         entry = self._catalog.get(name)
-        now = time.monotonic()
-        if entry is None or entry.expires_at < now:
-            topic = await self._metadata(name)
-            configs = await self.configs(name)
-            entry = _CatalogEntry(
-                len(topic["partitions"]), int(configs.get("max.message.bytes", "1048588")), now + _CATALOG_TTL_S
-            )
-            self._catalog[name] = entry
+        if entry is None or entry.expires_at < time.monotonic():
+            pending = self._lookups.get(name)
+            if pending is None:
+                pending = self._lookups[name] = asyncio.ensure_future(self._lookup(name))
+                pending.add_done_callback(lambda _: self._lookups.pop(name, None))
+            entry = await asyncio.shield(pending)
         return entry.partitions, entry.max_message_bytes
+
+    async def _lookup(self, name: str) -> _CatalogEntry:
+        topic = await self._metadata(name)
+        configs = await self.configs(name)
+        max_bytes = int(configs.get("max.message.bytes", "1048588"))
+        entry = _CatalogEntry(len(topic["partitions"]), max_bytes, time.monotonic() + _CATALOG_TTL_S)
+        self._catalog[name] = entry
+        return entry
 
     def forget(self, name: str) -> None:
         self._catalog.pop(name, None)
