@@ -324,3 +324,55 @@ async def test_idle_close_after_closes_the_last_window_without_new_events(
     value = orjson.loads(record.value)
     assert (value["userId"], value["sum"]) == ("a", 12)
     assert value["windowEnd"] - value["windowStart"] == 4000
+
+
+async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(
+    gateway: httpx.AsyncClient,
+    new_stream: NewStream,
+    producer: AIOKafkaProducer,
+    supervisor: Supervisor,
+    kafka_bootstrap: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    source = await new_stream(partitions=1)
+    sink = f"life-{suffix}"
+    spec: dict[str, Any] = {
+        "name": f"life-{suffix}",
+        "source": source,
+        "operations": [{"type": "map", "expression": "{'n': value.n, 'v': 1}"}],
+        "sink": sink,
+    }
+    processor_id = await create(gateway, spec)
+    await producer.send_and_wait(source, orjson.dumps({"n": 0}))
+    await wait_for(await_records(kafka_bootstrap, sink, 1), 60, "the first output")
+
+    assert (await gateway.post(f"/api/v1/processors/{processor_id}/pause")).status_code == 200
+
+    async def stopped() -> bool:
+        return (processor_id, 0) not in supervisor.workers
+
+    await wait_for(stopped, 30, "the supervisor to stop the paused processor's worker")
+    await producer.send_and_wait(source, orjson.dumps({"n": 1}))
+    await asyncio.sleep(3)
+    assert len(await read_all(kafka_bootstrap, sink, 2, timeout_s=1)) == 1, "a paused processor processed an event"
+    status = (await gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["status"]
+    assert status == "paused"
+
+    assert (await gateway.post(f"/api/v1/processors/{processor_id}/resume")).status_code == 200
+    records = await wait_for(await_records(kafka_bootstrap, sink, 2), 60, "the resumed processor to catch up")
+    assert [orjson.loads(r.value) for r in records] == [{"n": 0, "v": 1}, {"n": 1, "v": 1}]
+
+    spec["operations"] = [{"type": "map", "expression": "{'n': value.n, 'v': 2}"}]
+    response = await gateway.put(f"/api/v1/processors/{processor_id}", json=spec)
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2
+
+    async def on_version_2() -> bool:
+        worker = supervisor.workers.get((processor_id, 0))
+        return worker is not None and worker.version == 2 and worker.process is not None
+
+    await wait_for(on_version_2, 30, "a worker of version 2")
+    await producer.send_and_wait(source, orjson.dumps({"n": 2}))
+    records = await wait_for(await_records(kafka_bootstrap, sink, 3), 60, "output of version 2")
+    # Version 2 continues from version 1's committed offsets: nothing is reprocessed, the new event uses the new map.
+    assert [orjson.loads(r.value) for r in records] == [{"n": 0, "v": 1}, {"n": 1, "v": 1}, {"n": 2, "v": 2}]
