@@ -19,7 +19,6 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from processors.executor import DeadLetter, Dropped, Executor, Failed, Grouped, 
 from processors.lookups import LookupTables
 from processors.metrics import WorkerMetrics
 from processors.plan import Plan
+from processors.table_store import PartitionStore
 from processors.worker import FAILED_EXIT_CODE, worker_name
 from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC
 
@@ -56,44 +56,6 @@ codecs.register("kafkagate-orjson", OrjsonCodec())
 
 class ProcessorFailed(Exception):
     """An operation with `onError: fail` refused an event: stop and report failed."""
-
-
-class PartitionStore(MutableMapping[Any, Any]):
-    """One partition's view of the shared Faust table: tuple keys become `"<partition>|<json key>"` strings,
-    so a restored table tells which windows belong to which partition."""
-
-    def __init__(self, table: Any, partition: int):
-        self._table = table
-        self._prefix = f"{partition}|"
-
-    def _key(self, key: Any) -> str:
-        return self._prefix + orjson.dumps(list(key)).decode()
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._table[self._key(key)]
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._table[self._key(key)] = value
-
-    def __delitem__(self, key: Any) -> None:
-        del self._table[self._key(key)]
-
-    def __contains__(self, key: object) -> bool:
-        return self._key(key) in self._table
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self._table.get(self._key(key), default)
-
-    def keys_here(self) -> list[tuple[Any, Any]]:
-        return [
-            tuple(orjson.loads(k[len(self._prefix) :])) for k in list(self._table.keys()) if k.startswith(self._prefix)
-        ]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.keys_here())
-
-    def __len__(self) -> int:
-        return len(self.keys_here())
 
 
 def _headers(message: Any) -> list[tuple[str, bytes]]:

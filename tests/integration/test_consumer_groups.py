@@ -11,7 +11,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.integration.conftest import GatewayFactory
-from tests.integration.test_consume import (
+from tests.integration.consuming import (
     assert_nothing_more,
     close_sessions,
     committed_in_kafka,

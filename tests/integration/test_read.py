@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.integration.conftest import read_all
-from tests.integration.test_consume import iso_ms, produce_json, produce_raw
+from tests.integration.consuming import iso_ms, produce_json, produce_raw
 from tests.integration.test_errors import assert_problem
 
 pytestmark = pytest.mark.kafka
