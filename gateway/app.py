@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,6 +18,7 @@ from gateway import errors as ge
 from gateway.context import GatewayContext, request_id
 from gateway.kafka.clients import KafkaClients
 from gateway.middleware import RequestIdMiddleware
+from gateway.openapi import build_openapi
 from gateway.responses import JSONResponse, ProblemResponse
 from gateway.routes import consume, consumers, processors, produce, streams
 from gateway.settings import Settings
@@ -66,11 +68,16 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "bootstrapServers": ctx.settings.bootstrap_servers})
 
 
+async def openapi(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)
+
+
 def routes() -> list[Route]:
     api = "/api/v1"
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
         Route(f"{api}/streams", streams.create_stream, methods=["POST"]),
         Route(f"{api}/streams", streams.list_streams, methods=["GET"]),
         Route(f"{api}/streams/{{stream}}", streams.get_stream, methods=["GET"]),
@@ -125,4 +132,5 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlet
         lifespan=lifespan,
     )
     app.state.gateway = GatewayContext(settings=settings, kafka=clients)
+    app.state.openapi = build_openapi(version("kafkagate"))
     return app

@@ -1,0 +1,197 @@
+"""The OpenAPI 3.1 document served at `GET /openapi.json`, built from the same pydantic shapes that validate
+requests, so the document cannot drift from what the gateway accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from gateway import errors as ge
+from schemas.consumers import CommitRequest, ResetRequest
+from schemas.events import BATCH, EVENT
+from schemas.processors import ProcessorSpec
+from schemas.streams import StreamCreate, StreamPatch
+
+API = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    success: int = 200
+    body: str | None = None  # a component schema name
+    query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
+    errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
+
+
+_POLL_QUERY = (
+    ("consumerGroup", "consumer group id", True),
+    ("offset", "earliest, latest or an offset; see the consume semantics", False),
+    ("limit", "maximum events (default 100, max 10000)", False),
+    ("timeout", "long-poll wait in ms (default 1000)", False),
+    ("autoCommit", "commit this poll's offsets when the next poll arrives", False),
+    ("maxBytes", "response size cap in bytes", False),
+)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("get", "/healthz", "The process is alive", errors=()),
+    Operation("get", "/readyz", "Connected to Kafka", errors=(503,)),
+    Operation("get", "/openapi.json", "This document", errors=()),
+    Operation("post", f"{API}/streams", "Create a stream", 201, "StreamCreate", errors=(400, 409, 413, 422, 503)),
+    Operation(
+        "get", f"{API}/streams", "List streams", query=(("limit", "page size", False), ("after", "cursor", False))
+    ),
+    Operation("get", f"{API}/streams/{{stream}}", "Describe a stream"),
+    Operation("patch", f"{API}/streams/{{stream}}", "Alter a stream's config or add partitions", body="StreamPatch"),
+    Operation("delete", f"{API}/streams/{{stream}}", "Delete a stream"),
+    Operation(
+        "post",
+        f"{API}/streams/{{stream}}/events",
+        "Publish one event",
+        201,
+        "EventIn",
+        errors=(400, 404, 413, 415, 422, 503, 504),
+    ),
+    Operation(
+        "post",
+        f"{API}/streams/{{stream}}/events/batch",
+        "Publish a batch (207 when some fail)",
+        200,
+        "BatchIn",
+        errors=(400, 404, 413, 415, 422, 503),
+    ),
+    Operation(
+        "get",
+        f"{API}/streams/{{stream}}/events",
+        "Poll as a consumer-group member",
+        query=_POLL_QUERY,
+        errors=(400, 404, 409, 422, 429, 503),
+    ),
+    Operation("get", f"{API}/streams/{{stream}}/events/{{event_id}}", "Read one event by id"),
+    Operation(
+        "get",
+        f"{API}/streams/{{stream}}/partitions/{{partition}}/events",
+        "Replay a partition without a group",
+        query=(
+            ("offset", "earliest, latest or an offset", False),
+            ("limit", "maximum events", False),
+            ("timeout", "ms", False),
+        ),
+    ),
+    Operation(
+        "get",
+        f"{API}/streams/{{stream}}/offsets",
+        "Offsets at or after a time",
+        query=(("timestamp", "epoch ms or ISO 8601", True),),
+    ),
+    Operation("get", f"{API}/consumers", "List consumer groups"),
+    Operation("get", f"{API}/consumers/{{group}}", "Describe a consumer group"),
+    Operation("delete", f"{API}/consumers/{{group}}", "Delete an inactive consumer group", errors=(400, 404, 409, 503)),
+    Operation(
+        "post",
+        f"{API}/consumers/{{group}}/commit",
+        "Commit offsets",
+        body="CommitRequest",
+        errors=(400, 404, 409, 422, 503),
+    ),
+    Operation(
+        "post",
+        f"{API}/consumers/{{group}}/reset",
+        "Reset an inactive group",
+        body="ResetRequest",
+        errors=(400, 404, 409, 422, 503),
+    ),
+    Operation(
+        "delete", f"{API}/consumers/{{group}}/sessions", "Close this gateway's members of a group", errors=(400,)
+    ),
+    Operation("post", f"{API}/processors", "Create a processor", 201, "ProcessorSpec", errors=(400, 409, 422, 503)),
+    Operation("get", f"{API}/processors", "List processors"),
+    Operation("get", f"{API}/processors/{{processor_id}}", "A processor's spec, status and topics"),
+    Operation("put", f"{API}/processors/{{processor_id}}", "Replace the spec (a new version)", body="ProcessorSpec"),
+    Operation("delete", f"{API}/processors/{{processor_id}}", "Delete a processor"),
+    Operation("post", f"{API}/processors/{{processor_id}}/pause", "Pause a processor"),
+    Operation("post", f"{API}/processors/{{processor_id}}/resume", "Resume a processor"),
+    Operation("get", f"{API}/processors/{{processor_id}}/metrics", "A processor's metrics"),
+)
+
+_SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
+    "EventIn": EVENT,
+    "BatchIn": BATCH,
+    "StreamCreate": StreamCreate,
+    "StreamPatch": StreamPatch,
+    "CommitRequest": CommitRequest,
+    "ResetRequest": ResetRequest,
+    "ProcessorSpec": ProcessorSpec,
+}
+
+_PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details, plus kafkagate's numeric code, symbolic error and request id.",
+    "required": ["type", "title", "status", "detail", "instance", "code", "error", "request_id"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "integer", "enum": sorted({cls.code for cls in ge.ALL_ERRORS})},
+        "error": {"type": "string", "enum": sorted({cls.error for cls in ge.ALL_ERRORS})},
+        "request_id": {"type": "string"},
+        "retriable": {"type": "boolean"},
+        "errors": {"type": "array", "items": {"type": "object"}, "description": "each invalid field (422)"},
+    },
+}
+
+
+def _schema(source: TypeAdapter[Any] | type[BaseModel]) -> dict[str, Any]:
+    ref_template = "#/components/schemas/{model}"
+    if isinstance(source, TypeAdapter):
+        return source.json_schema(ref_template=ref_template, by_alias=True)
+    return source.model_json_schema(ref_template=ref_template, by_alias=True)
+
+
+def _components() -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Problem": _PROBLEM}
+    for name, source in _SCHEMAS.items():
+        schema = _schema(source)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    return schemas
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in op.path.split("/")
+        if name.startswith("{")
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
+        for name, text, required in op.query
+    ]
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    responses: dict[str, Any] = {str(op.success): {"description": "success", "content": {"application/json": {}}}}
+    for status in op.errors:
+        responses[str(status)] = {"description": "problem", "content": problem}
+    responses["default"] = {"description": "problem", "content": problem}
+    document: dict[str, Any] = {"summary": op.summary, "parameters": parameters, "responses": responses}
+    if op.body is not None:
+        schema = {"$ref": f"#/components/schemas/{op.body}"}
+        document["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    return document
+
+
+def build_openapi(version: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "kafkagate", "version": version, "description": "HTTP gateway for Apache Kafka"},
+        "paths": paths,
+        "components": {"schemas": _components()},
+    }
