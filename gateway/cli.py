@@ -37,6 +37,7 @@ def serve() -> None:
         port=settings.port,
         log_level="info",
         access_log=False,
+        timeout_keep_alive=settings.http_keep_alive_s,
         loop="uvloop",
         http="httptools",
     )

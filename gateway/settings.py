@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     client_id: str = "kafkagate"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Longer than common load-balancer idle timeouts (60 s), so the balancer, not the gateway, closes idle
+    # keep-alive connections; otherwise it may reuse one the gateway just closed and fail the request.
+    http_keep_alive_s: int = Field(default=75, ge=1)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_events: int = Field(default=10_000, ge=1)
