@@ -376,3 +376,48 @@ async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(
     records = await wait_for(await_records(kafka_bootstrap, sink, 3), 60, "output of version 2")
     # Version 2 continues from version 1's committed offsets: nothing is reprocessed, the new event uses the new map.
     assert [orjson.loads(r.value) for r in records] == [{"n": 0, "v": 1}, {"n": 1, "v": 1}, {"n": 2, "v": 2}]
+
+
+async def test_sample_and_route_send_each_event_to_its_sink(
+    gateway: httpx.AsyncClient,
+    new_stream: NewStream,
+    producer: AIOKafkaProducer,
+    supervisor: Supervisor,
+    kafka_bootstrap: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    source = await new_stream(partitions=2)
+    big, small = f"big-{suffix}", f"small-{suffix}"
+    spec = {
+        "name": f"router-{suffix}",
+        "source": source,
+        "operations": [
+            {"type": "sample", "rate": 0.5, "byKey": True},
+            {"type": "route", "cases": [{"predicate": "value.amount >= 100", "sink": big}], "default": small},
+        ],
+    }
+    processor_id = await create(gateway, spec)
+    keys = [f"k{i}" for i in range(40)]
+    for i, key in enumerate(keys):
+        await producer.send_and_wait(source, orjson.dumps({"amount": i * 10, "key": key}), key=key.encode())
+
+    # byKey sampling is deterministic: sampling the same keys twice keeps the same ones.
+    for key in keys:
+        await producer.send_and_wait(source, orjson.dumps({"amount": 5, "key": key}), key=key.encode())
+
+    async def all_processed() -> bool:
+        metrics = (await gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["metrics"]
+        return bool(metrics["eventsProcessed"] >= 2 * len(keys))
+
+    await wait_for(all_processed, 90, "every event to be processed")
+    await asyncio.sleep(1)  # outputs of the last events may still be in the worker's producer buffer
+    big_records = await read_all(kafka_bootstrap, big, 1, timeout_s=2)
+    small_records = await read_all(kafka_bootstrap, small, 1, timeout_s=2)
+    big_values = [orjson.loads(r.value) for r in big_records]
+    small_values = [orjson.loads(r.value) for r in small_records]
+    assert all(v["amount"] >= 100 for v in big_values)
+    assert all(v["amount"] < 100 for v in small_values)
+    kept_first = {v["key"] for v in big_values + small_values if v["amount"] != 5}
+    kept_second = {v["key"] for v in small_values if v["amount"] == 5}
+    assert kept_first == kept_second, "byKey sampling kept different keys for the same keys"
+    assert 5 <= len(kept_first) <= 35, f"a 0.5 sample of 40 keys kept {len(kept_first)}"
