@@ -253,13 +253,14 @@ def up(data_dir: Path, port: int, controller_port: int, timeout_s: float) -> str
     config = write_config(data_dir, port, controller_port)
     log = data_dir / "broker.log"
     if not (data_dir / "data" / "meta.properties").exists():
+        # `--cluster-id=` form: a base64 id may start with "-", which a separate argument would parse as an option.
         cluster_id = uuid.uuid4().bytes
         import base64
 
         cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
         with log.open("a") as out:
             result = subprocess.run(
-                [java(), "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(config)],
+                [java(), "-cp", cp, "kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(config)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 check=False,
