@@ -37,3 +37,13 @@ def test_kafka_runs_kraft_single_node() -> None:
 def test_gateway_image_builds_from_the_repository() -> None:
     assert load()["services"]["gateway"]["build"] == "."
     assert (ROOT / "Dockerfile").exists()
+
+
+def test_processor_worker_runs_beside_the_gateway() -> None:
+    services = load()["services"]
+    worker = services["worker"]
+    assert worker["command"] == ["kafkagate", "worker"]
+    assert (
+        worker["environment"]["KAFKAGATE_BOOTSTRAP_SERVERS"]
+        == services["gateway"]["environment"]["KAFKAGATE_BOOTSTRAP_SERVERS"]
+    )
