@@ -92,6 +92,10 @@ class ProcessorRuntime:
             topic_disable_leader=True,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=plan.config.commit_interval_ms / 1000,
+            # A crashed worker's partitions move once the group coordinator gives up on it: 10 s instead of
+            # Faust's 60 s, so a restarted or surviving worker takes over quickly.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=3.0,
             producer_acks=-1,
             # Defaults for the table's changelog; every topic of ours states `raw` explicitly.
             key_serializer="kafkagate-orjson",

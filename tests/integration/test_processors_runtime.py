@@ -93,6 +93,7 @@ async def create(gateway: httpx.AsyncClient, spec: dict[str, Any]) -> str:
     return processor_id
 
 
+@pytest.mark.timeout(300)
 async def test_seed_example_end_to_end(
     gateway: httpx.AsyncClient,
     new_stream: NewStream,
@@ -182,6 +183,7 @@ async def new_stream_named(gateway: httpx.AsyncClient, name: str, config: dict[s
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.timeout(300)
 async def test_emit_final_once_per_window_across_kill_9(
     gateway: httpx.AsyncClient,
     new_stream: NewStream,
