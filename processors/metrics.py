@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from processors.windows import Window
+from schemas.processor_api import Counters, MetricsSnapshot, OpenWindow, WorkerStatus
 
 _MAX_REPORTED_WINDOWS = 50
 
@@ -53,36 +53,37 @@ class WorkerMetrics:
                 del self.windows[key]
 
     def snapshot(
-        self, *, processor_id: str, version: int, worker: str, status: str, reason: str | None, lag: int
-    ) -> dict[str, Any]:
+        self, *, processor_id: str, version: int, worker: str, status: WorkerStatus, reason: str | None, lag: int
+    ) -> MetricsSnapshot:
+        """The snapshot for the interval since the previous one (which this call closes)."""
         now = time.monotonic()
         elapsed = max(now - self._interval_started, 1e-3)
         events = self._interval_events
-        document = {
-            "processorId": processor_id,
-            "version": version,
-            "worker": worker,
-            "status": status,
-            "reason": reason,
-            "at": int(time.time() * 1000),
-            "intervalMs": int(elapsed * 1000),
-            "counters": {
-                "eventsIn": self.events_in,
-                "eventsProcessed": self.events_processed,
-                "eventsFiltered": self.events_filtered,
-                "eventsEmitted": self.events_emitted,
-                "lateEvents": self.late_events,
-                "dlqEvents": self.dlq_events,
-                "errors": self.errors,
-            },
-            "throughput": events / elapsed,
-            "avgLatencyMs": self._interval_latency_ms / events if events else 0.0,
-            "lag": lag,
-            "lastEventAt": self.last_event_at,
-            "windows": [
-                {"windowStart": start, "windowEnd": end, "eventsCount": count}
+        snapshot = MetricsSnapshot(
+            processor_id=processor_id,
+            version=version,
+            worker=worker,
+            status=status,
+            reason=reason,
+            at=int(time.time() * 1000),
+            interval_ms=max(1, int(elapsed * 1000)),
+            counters=Counters(
+                events_in=self.events_in,
+                events_processed=self.events_processed,
+                events_filtered=self.events_filtered,
+                events_emitted=self.events_emitted,
+                late_events=self.late_events,
+                dlq_events=self.dlq_events,
+                errors=self.errors,
+            ),
+            throughput=events / elapsed,
+            avg_latency_ms=self._interval_latency_ms / events if events else 0.0,
+            lag=lag,
+            last_event_at=self.last_event_at,
+            windows=[
+                OpenWindow(window_start=start, window_end=end, events_count=count)
                 for (start, end), count in sorted(self.windows.items())
             ],
-        }
+        )
         self._interval_started, self._interval_events, self._interval_latency_ms = now, 0, 0.0
-        return document
+        return snapshot

@@ -34,7 +34,7 @@ from processors.metrics import WorkerMetrics
 from processors.plan import Plan
 from processors.table_store import PartitionStore
 from processors.worker import FAILED_EXIT_CODE, worker_name
-from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC
+from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC, WorkerStatus
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ class ProcessorRuntime:
 
     # --- metrics -----------------------------------------------------------------------------------------
 
-    async def report(self, status: str | None = None) -> None:
+    async def report(self, status: WorkerStatus | None = None) -> None:
         lag = 0
         consumer = self.app.consumer
         for tp in consumer.assignment():
@@ -363,7 +363,7 @@ class ProcessorRuntime:
             reason=self.failure,
             lag=lag,
         )
-        await self.topic(METRICS_TOPIC).send(key=self.processor_id.encode(), value=orjson.dumps(snapshot))
+        await self.topic(METRICS_TOPIC).send(key=self.processor_id.encode(), value=snapshot.to_json())
 
     def run(self) -> None:
         loop = asyncio.new_event_loop()

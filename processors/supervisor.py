@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from processors.metrics import WorkerMetrics
@@ -178,7 +177,7 @@ class Supervisor:
             lag=0,
         )
         with contextlib.suppress(Exception):
-            await self._producer.send_and_wait(METRICS_TOPIC, orjson.dumps(snapshot), key=worker.processor_id.encode())
+            await self._producer.send_and_wait(METRICS_TOPIC, snapshot.to_json(), key=worker.processor_id.encode())
 
     async def _stop(self, worker: WorkerProcess) -> None:
         process = worker.process

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import orjson
@@ -72,35 +72,57 @@ def seed_spec(name: str, source: str, sink: str, **window: Any) -> dict[str, Any
     }
 
 
-_created: list[tuple[httpx.AsyncClient, str]] = []
+Create = Callable[[dict[str, Any]], Awaitable[str]]
 
 
-@pytest.fixture(autouse=True)
-async def delete_processors_afterwards(make_gateway: Any) -> AsyncIterator[None]:
-    """Every processor a test creates is deleted, so later supervisors do not start its workers again.
-    (Depending on `make_gateway` makes this teardown run while the gateways are still open.)"""
-    yield
-    while _created:
-        gateway, processor_id = _created.pop()
+@pytest.fixture
+async def create(gateway: httpx.AsyncClient) -> AsyncIterator[Create]:
+    """Create processors through the gateway; each is deleted afterwards so later supervisors do not run it."""
+    created: list[str] = []
+
+    async def factory(spec: dict[str, Any]) -> str:
+        response = await gateway.post("/api/v1/processors", json=spec)
+        assert response.status_code == 201, response.text
+        processor_id: str = response.json()["processorId"]
+        created.append(processor_id)
+        return processor_id
+
+    yield factory
+    for processor_id in created:
         await gateway.delete(f"/api/v1/processors/{processor_id}")
 
 
-async def create(gateway: httpx.AsyncClient, spec: dict[str, Any]) -> str:
-    response = await gateway.post("/api/v1/processors", json=spec)
-    assert response.status_code == 201, response.text
-    processor_id: str = response.json()["processorId"]
-    _created.append((gateway, processor_id))
-    return processor_id
+class Rig(NamedTuple):
+    """Everything a processor test drives: the gateway, topics, a producer, the supervisor and its workers."""
+
+    gateway: httpx.AsyncClient
+    new_stream: NewStream
+    producer: AIOKafkaProducer
+    supervisor: Supervisor
+    bootstrap: str
+    create: Create
 
 
-@pytest.mark.timeout(300)
-async def test_seed_example_end_to_end(
+@pytest.fixture
+def rig(
     gateway: httpx.AsyncClient,
     new_stream: NewStream,
     producer: AIOKafkaProducer,
     supervisor: Supervisor,
-    kafka_bootstrap: str,
-) -> None:
+    create: Create,
+) -> Rig:
+    return Rig(gateway, new_stream, producer, supervisor, supervisor.bootstrap, create)
+
+
+@pytest.mark.timeout(300)
+async def test_seed_example_end_to_end(rig: Rig) -> None:
+    gateway, new_stream, producer, kafka_bootstrap, create = (
+        rig.gateway,
+        rig.new_stream,
+        rig.producer,
+        rig.bootstrap,
+        rig.create,
+    )
     suffix = uuid.uuid4().hex[:8]
     transactions = await new_stream(partitions=4)  # the seed asks for parallelism 4
     users = f"users-{suffix}"
@@ -112,7 +134,7 @@ async def test_seed_example_end_to_end(
     spec = seed_spec(f"fraud-detection-{suffix}", transactions, sink)
     spec["config"]["parallelism"] = 4
     spec["operations"][1]["args"] = {"table": users}
-    processor_id = await create(gateway, spec)
+    processor_id = await create(spec)
 
     # Four windows of transactions; every third is small and filtered out; one poison record in window 1.
     # Each window is produced once the previous one's results are out, so no event arrives after stream time
@@ -184,19 +206,20 @@ async def new_stream_named(gateway: httpx.AsyncClient, name: str, config: dict[s
 
 
 @pytest.mark.timeout(300)
-async def test_emit_final_once_per_window_across_kill_9(
-    gateway: httpx.AsyncClient,
-    new_stream: NewStream,
-    producer: AIOKafkaProducer,
-    supervisor: Supervisor,
-    kafka_bootstrap: str,
-) -> None:
+async def test_emit_final_once_per_window_across_kill_9(rig: Rig) -> None:
+    new_stream, producer, supervisor, kafka_bootstrap, create = (
+        rig.new_stream,
+        rig.producer,
+        rig.supervisor,
+        rig.bootstrap,
+        rig.create,
+    )
     suffix = uuid.uuid4().hex[:8]
     source = await new_stream(partitions=1)
     sink = f"finals-{suffix}"
     spec = seed_spec(f"finals-{suffix}", source, sink, emit="final")
     del spec["operations"][1]  # no enrichment: group by the raw userId
-    processor_id = await create(gateway, spec)
+    processor_id = await create(spec)
 
     async def send(user: str, window: int, offset_ms: int) -> None:
         value = orjson.dumps({"amount": 5000, "userId": user})
@@ -244,13 +267,14 @@ async def test_emit_final_once_per_window_across_kill_9(
     assert counts == {("a", 0): 3, ("b", 0): 2, ("a", 1): 3, ("b", 1): 2, ("a", 2): 2, ("b", 2): 1}
 
 
-async def test_second_processor_does_not_disturb_the_first(
-    gateway: httpx.AsyncClient,
-    new_stream: NewStream,
-    producer: AIOKafkaProducer,
-    supervisor: Supervisor,
-    kafka_bootstrap: str,
-) -> None:
+async def test_second_processor_does_not_disturb_the_first(rig: Rig) -> None:
+    new_stream, producer, supervisor, kafka_bootstrap, create = (
+        rig.new_stream,
+        rig.producer,
+        rig.supervisor,
+        rig.bootstrap,
+        rig.create,
+    )
     suffix = uuid.uuid4().hex[:8]
     source = await new_stream(partitions=2)
     first_sink, second_sink = f"big-{suffix}", f"small-{suffix}"
@@ -260,7 +284,7 @@ async def test_second_processor_does_not_disturb_the_first(
         "operations": [{"type": "filter", "predicate": "value.n >= 0"}],
         "sink": first_sink,
     }
-    first_id = await create(gateway, first)
+    first_id = await create(first)
     for n in range(20):
         await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
 
@@ -275,7 +299,7 @@ async def test_second_processor_does_not_disturb_the_first(
         "operations": [{"type": "map", "expression": "{'n': value.n, 'double': value.n * 2}"}],
         "sink": second_sink,
     }
-    await create(gateway, second)
+    await create(second)
     for n in range(20, 40):
         await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
 
@@ -298,13 +322,8 @@ def await_records(bootstrap: str, topic: str, count: int) -> Callable[[], Awaita
     return check
 
 
-async def test_idle_close_after_closes_the_last_window_without_new_events(
-    gateway: httpx.AsyncClient,
-    new_stream: NewStream,
-    producer: AIOKafkaProducer,
-    supervisor: Supervisor,
-    kafka_bootstrap: str,
-) -> None:
+async def test_idle_close_after_closes_the_last_window_without_new_events(rig: Rig) -> None:
+    new_stream, producer, kafka_bootstrap, create = rig.new_stream, rig.producer, rig.bootstrap, rig.create
     suffix = uuid.uuid4().hex[:8]
     source = await new_stream(partitions=1)
     sink = f"idle-{suffix}"
@@ -317,7 +336,7 @@ async def test_idle_close_after_closes_the_last_window_without_new_events(
         ],
         "sink": sink,
     }
-    await create(gateway, spec)
+    await create(spec)
     # Event times are wall-clock times here, so stream time keeps pace with the wall clock once the source idles.
     for amount in (5, 7):
         await producer.send_and_wait(source, orjson.dumps({"amount": amount, "userId": "a"}), key=b"a")
@@ -328,13 +347,15 @@ async def test_idle_close_after_closes_the_last_window_without_new_events(
     assert value["windowEnd"] - value["windowStart"] == 4000
 
 
-async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(
-    gateway: httpx.AsyncClient,
-    new_stream: NewStream,
-    producer: AIOKafkaProducer,
-    supervisor: Supervisor,
-    kafka_bootstrap: str,
-) -> None:
+async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(rig: Rig) -> None:
+    gateway, new_stream, producer, supervisor, kafka_bootstrap, create = (
+        rig.gateway,
+        rig.new_stream,
+        rig.producer,
+        rig.supervisor,
+        rig.bootstrap,
+        rig.create,
+    )
     suffix = uuid.uuid4().hex[:8]
     source = await new_stream(partitions=1)
     sink = f"life-{suffix}"
@@ -344,7 +365,7 @@ async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(
         "operations": [{"type": "map", "expression": "{'n': value.n, 'v': 1}"}],
         "sink": sink,
     }
-    processor_id = await create(gateway, spec)
+    processor_id = await create(spec)
     await producer.send_and_wait(source, orjson.dumps({"n": 0}))
     await wait_for(await_records(kafka_bootstrap, sink, 1), 60, "the first output")
 
@@ -380,13 +401,14 @@ async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(
     assert [orjson.loads(r.value) for r in records] == [{"n": 0, "v": 1}, {"n": 1, "v": 1}, {"n": 2, "v": 2}]
 
 
-async def test_sample_and_route_send_each_event_to_its_sink(
-    gateway: httpx.AsyncClient,
-    new_stream: NewStream,
-    producer: AIOKafkaProducer,
-    supervisor: Supervisor,
-    kafka_bootstrap: str,
-) -> None:
+async def test_sample_and_route_send_each_event_to_its_sink(rig: Rig) -> None:
+    gateway, new_stream, producer, kafka_bootstrap, create = (
+        rig.gateway,
+        rig.new_stream,
+        rig.producer,
+        rig.bootstrap,
+        rig.create,
+    )
     suffix = uuid.uuid4().hex[:8]
     source = await new_stream(partitions=2)
     big, small = f"big-{suffix}", f"small-{suffix}"
@@ -398,7 +420,7 @@ async def test_sample_and_route_send_each_event_to_its_sink(
             {"type": "route", "cases": [{"predicate": "value.amount >= 100", "sink": big}], "default": small},
         ],
     }
-    processor_id = await create(gateway, spec)
+    processor_id = await create(spec)
     keys = [f"k{i}" for i in range(40)]
     for i, key in enumerate(keys):
         await producer.send_and_wait(source, orjson.dumps({"amount": i * 10, "key": key}), key=key.encode())
