@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 KafkaEvent = Any  # faust's EventT: key, value and .message (topic, partition, offset, timestamp s, headers)
 
 
+STALL_AFTER_S = 20.0
+STALLED_EXIT_CODE = 75  # EX_TEMPFAIL: the supervisor restarts the worker
+
+
 class OrjsonCodec(codecs.Codec):
     """Table values are JSON written by orjson. Faust's pickle codec is never used (it executes code)."""
 
@@ -107,6 +111,8 @@ class ProcessorRuntime:
         self.failure: str | None = None
         self._aggregates: dict[int, WindowedAggregate] = {}
         self._last_event_wall: dict[int, int] = {}
+        self._handled: dict[tuple[str, int], int] = {}
+        self._progress_at = time.monotonic()
         self._topics: dict[str, Any] = {}
         # Table names carry the plan fingerprint: a changed spec starts from fresh state, same source offsets.
         self.table = self.app.Table(f"windows-{plan.fingerprint[:12]}", default=None, partitions=partitions)
@@ -135,6 +141,7 @@ class ProcessorRuntime:
 
         app.timer(METRICS_INTERVAL_MS / 1000)(self._report_tick)
         app.timer(1.0)(self._tick_idle_partitions)
+        app.timer(5.0)(self._watchdog)
         app.task(self._start_lookups)
         app.on_partitions_revoked.connect(self._forget_partitions)
 
@@ -160,9 +167,32 @@ class ProcessorRuntime:
             # Stop here without committing past the event that failed; the supervisor keeps it stopped.
             await self.app.producer.flush()
             os._exit(FAILED_EXIT_CODE)
+        self._handled[(message.topic, message.partition)] = message.offset
+        self._progress_at = time.monotonic()
         if message.topic == self.plan.topics.source:
             self.metrics.positions[message.partition] = message.offset
             self.metrics.processed(int(message.timestamp * 1000))
+
+    async def _watchdog(self) -> None:
+        """Exit when records wait on an assigned partition but nothing was handled for `STALL_AFTER_S`.
+
+        Faust consumers can stop delivering to a stream without an error (faust-streaming #175, #640); seen
+        here as a fresh worker whose fetcher knows the high watermark but whose agents never get an event.
+        The supervisor restarts the worker, which then resumes from the committed offsets.
+        """
+        if not self.lookups.ready.is_set() or time.monotonic() - self._progress_at < STALL_AFTER_S:
+            return
+        consumer: Any = self.app.consumer
+        watched = {self.plan.topics.source, self.plan.topics.repartition}
+        for tp in consumer.assignment():
+            if tp.topic not in watched:
+                continue
+            highwater = consumer.highwater(tp)
+            handled = self._handled.get((tp.topic, tp.partition))
+            start = handled + 1 if handled is not None else (consumer._committed_offset.get(tp) or 0)
+            if highwater is not None and highwater > start:
+                log.error("no progress for %ss with records waiting on %s; restarting the worker", STALL_AFTER_S, tp)
+                os._exit(STALLED_EXIT_CODE)
 
     # --- stage 1 -----------------------------------------------------------------------------------------
 

@@ -38,6 +38,15 @@ async def reset(gateway: httpx.AsyncClient, group: str, **body: Any) -> httpx.Re
     return await gateway.post(f"/api/v1/consumers/{group}/reset", json=body)
 
 
+async def group_that_read_and_committed_three(gateway: httpx.AsyncClient, bootstrap: str, stream: str) -> str:
+    """A new group whose member (held by `gateway`) read three events of partition 0 and committed them."""
+    await produce_json(bootstrap, stream, range(3))
+    group = new_group()
+    await drain(gateway, stream, group, 3, offset="earliest")
+    assert (await commit(gateway, group, [{"stream": stream, "partition": 0, "offset": 3}])).status_code == 200
+    return group
+
+
 async def test_commit_then_restart_resumes_exactly_after_the_commit(
     make_gateway: GatewayFactory, new_stream: NewStream, kafka_bootstrap: str, admin: AIOKafkaAdminClient
 ) -> None:
@@ -242,10 +251,7 @@ async def test_reset_and_delete_are_refused_while_the_group_is_active(
     gateway: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str, admin: AIOKafkaAdminClient
 ) -> None:
     stream = await new_stream(partitions=1)
-    await produce_json(kafka_bootstrap, stream, range(3))
-    group = new_group()
-    await drain(gateway, stream, group, 3, offset="earliest")
-    assert (await commit(gateway, group, [{"stream": stream, "partition": 0, "offset": 3}])).status_code == 200
+    group = await group_that_read_and_committed_three(gateway, kafka_bootstrap, stream)
 
     response = await reset(gateway, group, stream=stream, to="earliest")
     assert_problem(response, 409, 1020, "CONSUMER_GROUP_ACTIVE")
@@ -259,10 +265,7 @@ async def test_delete_an_inactive_group(
     gateway: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str, admin: AIOKafkaAdminClient
 ) -> None:
     stream = await new_stream(partitions=1)
-    await produce_json(kafka_bootstrap, stream, range(3))
-    group = new_group()
-    await drain(gateway, stream, group, 3, offset="earliest")
-    assert (await commit(gateway, group, [{"stream": stream, "partition": 0, "offset": 3}])).status_code == 200
+    group = await group_that_read_and_committed_three(gateway, kafka_bootstrap, stream)
     assert await close_sessions(gateway, group) == 1
 
     response = await gateway.delete(f"/api/v1/consumers/{group}")

@@ -17,6 +17,7 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from processors.supervisor import Supervisor
 from tests.integration.conftest import read_all
@@ -116,25 +117,18 @@ def rig(
 
 @pytest.mark.timeout(300)
 async def test_seed_example_end_to_end(rig: Rig) -> None:
-    gateway, new_stream, producer, kafka_bootstrap, create = (
-        rig.gateway,
-        rig.new_stream,
-        rig.producer,
-        rig.bootstrap,
-        rig.create,
-    )
     suffix = uuid.uuid4().hex[:8]
-    transactions = await new_stream(partitions=4)  # the seed asks for parallelism 4
+    transactions = await rig.new_stream(partitions=4)  # the seed asks for parallelism 4
     users = f"users-{suffix}"
-    await new_stream_named(gateway, users, {"cleanupPolicy": "compact"})
+    await new_stream_named(rig.gateway, users, {"cleanupPolicy": "compact"})
     for user in ("u1", "u2", "u3"):
-        await producer.send_and_wait(users, orjson.dumps({"name": user.upper(), "tier": "gold"}), key=user.encode())
+        await rig.producer.send_and_wait(users, orjson.dumps({"name": user.upper(), "tier": "gold"}), key=user.encode())
 
     sink = f"fraud-alerts-{suffix}"
     spec = seed_spec(f"fraud-detection-{suffix}", transactions, sink)
     spec["config"]["parallelism"] = 4
     spec["operations"][1]["args"] = {"table": users}
-    processor_id = await create(spec)
+    processor_id = await rig.create(spec)
 
     # Four windows of transactions; every third is small and filtered out; one poison record in window 1.
     # Each window is produced once the previous one's results are out, so no event arrives after stream time
@@ -148,16 +142,16 @@ async def test_seed_example_end_to_end(rig: Rig) -> None:
             amount = 500 if n % 3 == 0 else 1500 + n
             timestamp = BASE_MS + window * WINDOW_MS + i * 10_000
             value = orjson.dumps({"amount": amount, "userId": user})
-            await producer.send_and_wait(transactions, value, key=user.encode(), timestamp_ms=timestamp)
+            await rig.producer.send_and_wait(transactions, value, key=user.encode(), timestamp_ms=timestamp)
             sent += 1
             if amount > 1000:
                 expected[(user, window)] += 1
         if window == 1:
-            await producer.send_and_wait(transactions, b"\x00not json", key=b"u1", timestamp_ms=timestamp)
+            await rig.producer.send_and_wait(transactions, b"\x00not json", key=b"u1", timestamp_ms=timestamp)
             sent += 1
-        await wait_for(await_records(kafka_bootstrap, sink, sum(expected.values())), 120, f"window {window} results")
+        await wait_for(await_records(rig.bootstrap, sink, sum(expected.values())), 120, f"window {window} results")
 
-    records = await read_all(kafka_bootstrap, sink, sum(expected.values()), timeout_s=2)
+    records = await read_all(rig.bootstrap, sink, sum(expected.values()), timeout_s=2)
     assert len(records) == sum(expected.values()), "emit: changes sends one result per accepted event"
     latest: dict[tuple[str, int], int] = {}
     seen: defaultdict[tuple[str, int], list[int]] = defaultdict(list)
@@ -172,19 +166,19 @@ async def test_seed_example_end_to_end(rig: Rig) -> None:
     assert latest == dict(expected)
     assert all(counts == list(range(1, len(counts) + 1)) for counts in seen.values())
 
-    dead = await read_all(kafka_bootstrap, f"{spec['name']}.dlq", 1)
+    dead = await read_all(rig.bootstrap, f"{spec['name']}.dlq", 1)
     assert [r.value for r in dead] == [b"\x00not json"]
     headers = dict(dead[0].headers)
     assert headers["kafkagate-source-topic"] == transactions.encode()
     assert int(headers["kafkagate-source-offset"]) >= 0
 
     # The map step really enriched: the repartitioned events carry the user record.
-    hops = await read_all(kafka_bootstrap, f"{spec['name']}.repartition", sum(expected.values()))
+    hops = await read_all(rig.bootstrap, f"{spec['name']}.repartition", sum(expected.values()))
     users_seen = {orjson.loads(r.value)["event"]["value"]["user"]["name"] for r in hops}
     assert users_seen == {"U2", "U3"} | ({"U1"} if any(u == "u1" for u, _ in expected) else set())
 
     async def settled_metrics() -> dict[str, Any] | None:
-        response = await gateway.get(f"/api/v1/processors/{processor_id}/metrics")
+        response = await rig.gateway.get(f"/api/v1/processors/{processor_id}/metrics")
         document: dict[str, Any] = response.json()
         return document if document["metrics"]["eventsProcessed"] >= sent else None
 
@@ -207,23 +201,16 @@ async def new_stream_named(gateway: httpx.AsyncClient, name: str, config: dict[s
 
 @pytest.mark.timeout(300)
 async def test_emit_final_once_per_window_across_kill_9(rig: Rig) -> None:
-    new_stream, producer, supervisor, kafka_bootstrap, create = (
-        rig.new_stream,
-        rig.producer,
-        rig.supervisor,
-        rig.bootstrap,
-        rig.create,
-    )
     suffix = uuid.uuid4().hex[:8]
-    source = await new_stream(partitions=1)
+    source = await rig.new_stream(partitions=1)
     sink = f"finals-{suffix}"
     spec = seed_spec(f"finals-{suffix}", source, sink, emit="final")
     del spec["operations"][1]  # no enrichment: group by the raw userId
-    processor_id = await create(spec)
+    processor_id = await rig.create(spec)
 
     async def send(user: str, window: int, offset_ms: int) -> None:
         value = orjson.dumps({"amount": 5000, "userId": user})
-        await producer.send_and_wait(
+        await rig.producer.send_and_wait(
             source, value, key=user.encode(), timestamp_ms=BASE_MS + window * WINDOW_MS + offset_ms
         )
 
@@ -235,10 +222,21 @@ async def test_emit_final_once_per_window_across_kill_9(rig: Rig) -> None:
                 await send(user, window, 1000 * k)
     await send("a", 2, 1000)
 
-    await wait_for(await_records(kafka_bootstrap, sink, 4), 90, "final results of windows 0 and 1")
-    # Let the worker commit its offsets (checkpointInterval 1 s), then kill it without warning.
-    await asyncio.sleep(3)
-    worker = supervisor.workers[(processor_id, 0)]
+    await wait_for(await_records(rig.bootstrap, sink, 4), 90, "final results of windows 0 and 1")
+    # Let the worker commit its source offsets (checkpointInterval 1 s; Faust holds back the partition's last
+    # event until the next one arrives), then kill it without warning.
+    admin = AIOKafkaAdminClient(bootstrap_servers=rig.bootstrap)
+    await admin.start()
+    try:
+
+        async def committed() -> bool:
+            offsets = await admin.list_consumer_group_offsets(f"_kafkagate.proc.{processor_id}")
+            return any(tp.topic == source and meta.offset >= 10 for tp, meta in offsets.items())
+
+        await wait_for(committed, 60, "the worker to commit its source offsets")
+    finally:
+        await admin.close()
+    worker = rig.supervisor.workers[(processor_id, 0)]
     assert worker.process is not None
     killed_pid = worker.process.pid
     os.kill(killed_pid, signal.SIGKILL)
@@ -247,15 +245,13 @@ async def test_emit_final_once_per_window_across_kill_9(rig: Rig) -> None:
     await send("a", 2, 5000)
     await send("b", 2, 6000)
     await send("a", 3, 1000)
-    records = await wait_for(
-        await_records(kafka_bootstrap, sink, 6), 120, "final results of window 2 after the restart"
-    )
-    restarted = supervisor.workers[(processor_id, 0)].process
+    records = await wait_for(await_records(rig.bootstrap, sink, 6), 120, "final results of window 2 after the restart")
+    restarted = rig.supervisor.workers[(processor_id, 0)].process
     assert restarted is not None
     assert restarted.pid != killed_pid
 
     await asyncio.sleep(3)  # anything duplicated would show up by now
-    records = await read_all(kafka_bootstrap, sink, 6, timeout_s=2)
+    records = await read_all(rig.bootstrap, sink, 6, timeout_s=2)
     results = Counter()
     counts = {}
     for record in records:
@@ -268,15 +264,8 @@ async def test_emit_final_once_per_window_across_kill_9(rig: Rig) -> None:
 
 
 async def test_second_processor_does_not_disturb_the_first(rig: Rig) -> None:
-    new_stream, producer, supervisor, kafka_bootstrap, create = (
-        rig.new_stream,
-        rig.producer,
-        rig.supervisor,
-        rig.bootstrap,
-        rig.create,
-    )
     suffix = uuid.uuid4().hex[:8]
-    source = await new_stream(partitions=2)
+    source = await rig.new_stream(partitions=2)
     first_sink, second_sink = f"big-{suffix}", f"small-{suffix}"
     first = {
         "name": f"big-{suffix}",
@@ -284,12 +273,12 @@ async def test_second_processor_does_not_disturb_the_first(rig: Rig) -> None:
         "operations": [{"type": "filter", "predicate": "value.n >= 0"}],
         "sink": first_sink,
     }
-    first_id = await create(first)
+    first_id = await rig.create(first)
     for n in range(20):
-        await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
+        await rig.producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
 
-    await wait_for(await_records(kafka_bootstrap, first_sink, 20), 90, "the first processor's output")
-    process = supervisor.workers[(first_id, 0)].process
+    await wait_for(await_records(rig.bootstrap, first_sink, 20), 90, "the first processor's output")
+    process = rig.supervisor.workers[(first_id, 0)].process
     assert process is not None
     pid = process.pid
 
@@ -299,18 +288,18 @@ async def test_second_processor_does_not_disturb_the_first(rig: Rig) -> None:
         "operations": [{"type": "map", "expression": "{'n': value.n, 'double': value.n * 2}"}],
         "sink": second_sink,
     }
-    await create(second)
+    await rig.create(second)
     for n in range(20, 40):
-        await producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
+        await rig.producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
 
-    records = await wait_for(await_records(kafka_bootstrap, first_sink, 40), 90, "the first processor to keep going")
+    records = await wait_for(await_records(rig.bootstrap, first_sink, 40), 90, "the first processor to keep going")
     assert sorted(orjson.loads(r.value)["n"] for r in records) == list(range(40))
-    still = supervisor.workers[(first_id, 0)].process
+    still = rig.supervisor.workers[(first_id, 0)].process
     assert still is not None
     assert still.pid == pid, "creating another processor restarted this one"
     assert still.returncode is None
 
-    doubled = await wait_for(await_records(kafka_bootstrap, second_sink, 40), 90, "the second processor's output")
+    doubled = await wait_for(await_records(rig.bootstrap, second_sink, 40), 90, "the second processor's output")
     assert sorted(orjson.loads(r.value)["double"] for r in doubled) == [2 * n for n in range(40)]
 
 
@@ -323,9 +312,8 @@ def await_records(bootstrap: str, topic: str, count: int) -> Callable[[], Awaita
 
 
 async def test_idle_close_after_closes_the_last_window_without_new_events(rig: Rig) -> None:
-    new_stream, producer, kafka_bootstrap, create = rig.new_stream, rig.producer, rig.bootstrap, rig.create
     suffix = uuid.uuid4().hex[:8]
-    source = await new_stream(partitions=1)
+    source = await rig.new_stream(partitions=1)
     sink = f"idle-{suffix}"
     spec = {
         "name": f"idle-{suffix}",
@@ -336,28 +324,20 @@ async def test_idle_close_after_closes_the_last_window_without_new_events(rig: R
         ],
         "sink": sink,
     }
-    await create(spec)
+    await rig.create(spec)
     # Event times are wall-clock times here, so stream time keeps pace with the wall clock once the source idles.
     for amount in (5, 7):
-        await producer.send_and_wait(source, orjson.dumps({"amount": amount, "userId": "a"}), key=b"a")
+        await rig.producer.send_and_wait(source, orjson.dumps({"amount": amount, "userId": "a"}), key=b"a")
 
-    (record,) = await wait_for(await_records(kafka_bootstrap, sink, 1), 60, "the idle window's final result")
+    (record,) = await wait_for(await_records(rig.bootstrap, sink, 1), 60, "the idle window's final result")
     value = orjson.loads(record.value)
     assert (value["userId"], value["sum"]) == ("a", 12)
     assert value["windowEnd"] - value["windowStart"] == 4000
 
 
 async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(rig: Rig) -> None:
-    gateway, new_stream, producer, supervisor, kafka_bootstrap, create = (
-        rig.gateway,
-        rig.new_stream,
-        rig.producer,
-        rig.supervisor,
-        rig.bootstrap,
-        rig.create,
-    )
     suffix = uuid.uuid4().hex[:8]
-    source = await new_stream(partitions=1)
+    source = await rig.new_stream(partitions=1)
     sink = f"life-{suffix}"
     spec: dict[str, Any] = {
         "name": f"life-{suffix}",
@@ -365,52 +345,45 @@ async def test_pause_stops_the_workers_and_resume_or_update_restarts_them(rig: R
         "operations": [{"type": "map", "expression": "{'n': value.n, 'v': 1}"}],
         "sink": sink,
     }
-    processor_id = await create(spec)
-    await producer.send_and_wait(source, orjson.dumps({"n": 0}))
-    await wait_for(await_records(kafka_bootstrap, sink, 1), 60, "the first output")
+    processor_id = await rig.create(spec)
+    await rig.producer.send_and_wait(source, orjson.dumps({"n": 0}))
+    await wait_for(await_records(rig.bootstrap, sink, 1), 60, "the first output")
 
-    assert (await gateway.post(f"/api/v1/processors/{processor_id}/pause")).status_code == 200
+    assert (await rig.gateway.post(f"/api/v1/processors/{processor_id}/pause")).status_code == 200
 
     async def stopped() -> bool:
-        return (processor_id, 0) not in supervisor.workers
+        return (processor_id, 0) not in rig.supervisor.workers
 
-    await wait_for(stopped, 30, "the supervisor to stop the paused processor's worker")
-    await producer.send_and_wait(source, orjson.dumps({"n": 1}))
+    await wait_for(stopped, 30, "the rig.supervisor to stop the paused processor's worker")
+    await rig.producer.send_and_wait(source, orjson.dumps({"n": 1}))
     await asyncio.sleep(3)
-    assert len(await read_all(kafka_bootstrap, sink, 2, timeout_s=1)) == 1, "a paused processor processed an event"
-    status = (await gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["status"]
+    assert len(await read_all(rig.bootstrap, sink, 2, timeout_s=1)) == 1, "a paused processor processed an event"
+    status = (await rig.gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["status"]
     assert status == "paused"
 
-    assert (await gateway.post(f"/api/v1/processors/{processor_id}/resume")).status_code == 200
-    records = await wait_for(await_records(kafka_bootstrap, sink, 2), 60, "the resumed processor to catch up")
+    assert (await rig.gateway.post(f"/api/v1/processors/{processor_id}/resume")).status_code == 200
+    records = await wait_for(await_records(rig.bootstrap, sink, 2), 60, "the resumed processor to catch up")
     assert [orjson.loads(r.value) for r in records] == [{"n": 0, "v": 1}, {"n": 1, "v": 1}]
 
     spec["operations"] = [{"type": "map", "expression": "{'n': value.n, 'v': 2}"}]
-    response = await gateway.put(f"/api/v1/processors/{processor_id}", json=spec)
+    response = await rig.gateway.put(f"/api/v1/processors/{processor_id}", json=spec)
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 2
 
     async def on_version_2() -> bool:
-        worker = supervisor.workers.get((processor_id, 0))
+        worker = rig.supervisor.workers.get((processor_id, 0))
         return worker is not None and worker.version == 2 and worker.process is not None
 
     await wait_for(on_version_2, 30, "a worker of version 2")
-    await producer.send_and_wait(source, orjson.dumps({"n": 2}))
-    records = await wait_for(await_records(kafka_bootstrap, sink, 3), 60, "output of version 2")
+    await rig.producer.send_and_wait(source, orjson.dumps({"n": 2}))
+    records = await wait_for(await_records(rig.bootstrap, sink, 3), 60, "output of version 2")
     # Version 2 continues from version 1's committed offsets: nothing is reprocessed, the new event uses the new map.
     assert [orjson.loads(r.value) for r in records] == [{"n": 0, "v": 1}, {"n": 1, "v": 1}, {"n": 2, "v": 2}]
 
 
 async def test_sample_and_route_send_each_event_to_its_sink(rig: Rig) -> None:
-    gateway, new_stream, producer, kafka_bootstrap, create = (
-        rig.gateway,
-        rig.new_stream,
-        rig.producer,
-        rig.bootstrap,
-        rig.create,
-    )
     suffix = uuid.uuid4().hex[:8]
-    source = await new_stream(partitions=2)
+    source = await rig.new_stream(partitions=2)
     big, small = f"big-{suffix}", f"small-{suffix}"
     spec = {
         "name": f"router-{suffix}",
@@ -420,23 +393,23 @@ async def test_sample_and_route_send_each_event_to_its_sink(rig: Rig) -> None:
             {"type": "route", "cases": [{"predicate": "value.amount >= 100", "sink": big}], "default": small},
         ],
     }
-    processor_id = await create(spec)
+    processor_id = await rig.create(spec)
     keys = [f"k{i}" for i in range(40)]
     for i, key in enumerate(keys):
-        await producer.send_and_wait(source, orjson.dumps({"amount": i * 10, "key": key}), key=key.encode())
+        await rig.producer.send_and_wait(source, orjson.dumps({"amount": i * 10, "key": key}), key=key.encode())
 
     # byKey sampling is deterministic: sampling the same keys twice keeps the same ones.
     for key in keys:
-        await producer.send_and_wait(source, orjson.dumps({"amount": 5, "key": key}), key=key.encode())
+        await rig.producer.send_and_wait(source, orjson.dumps({"amount": 5, "key": key}), key=key.encode())
 
     async def all_processed() -> bool:
-        metrics = (await gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["metrics"]
+        metrics = (await rig.gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["metrics"]
         return bool(metrics["eventsProcessed"] >= 2 * len(keys))
 
     await wait_for(all_processed, 90, "every event to be processed")
-    await asyncio.sleep(1)  # outputs of the last events may still be in the worker's producer buffer
-    big_records = await read_all(kafka_bootstrap, big, 1, timeout_s=2)
-    small_records = await read_all(kafka_bootstrap, small, 1, timeout_s=2)
+    await asyncio.sleep(1)  # outputs of the last events may still be in the worker's rig.producer buffer
+    big_records = await read_all(rig.bootstrap, big, 1, timeout_s=2)
+    small_records = await read_all(rig.bootstrap, small, 1, timeout_s=2)
     big_values = [orjson.loads(r.value) for r in big_records]
     small_values = [orjson.loads(r.value) for r in small_records]
     assert all(v["amount"] >= 100 for v in big_values)
