@@ -209,5 +209,6 @@ def dead_letter_headers(
         "kafkagate-source-topic": plan.topics.source,
         "kafkagate-source-partition": event.partition,
         "kafkagate-source-offset": event.offset,
+        "kafkagate-source-timestamp": event.timestamp,
     }
     return [(name, str(value).encode()) for name, value in fields.items()]

@@ -5,8 +5,8 @@ Definitions (the README repeats them):
 - `avgLatencyMs`: over the same interval, the mean of (time the worker finished an event - the record's Kafka
   timestamp). For events produced through the gateway without an explicit timestamp, that is end-to-end
   latency from the gateway's receipt to the end of processing.
-- `lag`: source records not yet processed: the partition's end offset minus the next offset to process,
-  summed over the worker's source partitions.
+- `lag`: source records not yet processed: the partition's end offset minus the next offset to process (at
+  least the log start offset), summed over the worker's source partitions.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ class WorkerMetrics:
     dlq_events: int = 0
     errors: int = 0
     last_event_at: int | None = None
-    positions: dict[int, int] = field(default_factory=dict)
     windows: dict[tuple[int, int], int] = field(default_factory=dict)
     _interval_started: float = field(default_factory=time.monotonic)
     _interval_events: int = 0

@@ -96,6 +96,11 @@ class AggregateStage:
         return value
 
 
+#: Repartition records keep their event-time timestamps, so time-based retention could delete replayed history
+#: before stage 2 reads it. The topic keeps records until the runtime deletes what its group has committed.
+REPARTITION_CONFIGS: Mapping[str, str] = {"retention.ms": "-1", "cleanup.policy": "delete"}
+
+
 @dataclass(frozen=True, slots=True)
 class Topics:
     """Every topic the processor touches. ``dlq`` and ``repartition`` are internal: the runtime creates them."""
@@ -109,6 +114,10 @@ class Topics:
     @property
     def internal(self) -> tuple[str, ...]:
         return (self.dlq,) if self.repartition is None else (self.dlq, self.repartition)
+
+    def configs_for(self, topic: str) -> dict[str, str]:
+        """Topic configs to create ``topic`` with when it is missing (Kafka's defaults apply to the rest)."""
+        return dict(REPARTITION_CONFIGS) if topic == self.repartition else {}
 
     @property
     def outputs(self) -> tuple[str, ...]:

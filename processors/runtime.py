@@ -24,11 +24,13 @@ from typing import Any
 
 import faust
 import orjson
+from aiokafka import TopicPartition
 from faust.serializers import codecs
 
 from processors.aggregate_store import Result, Update, WindowedAggregate
 from processors.events import Event
 from processors.executor import DeadLetter, Dropped, Executor, Failed, Grouped, Passed, dead_letter_headers
+from processors.housekeeping import Housekeeper
 from processors.lookups import LookupTables
 from processors.metrics import WorkerMetrics
 from processors.plan import Plan
@@ -43,6 +45,7 @@ KafkaEvent = Any  # faust's EventT: key, value and .message (topic, partition, o
 
 STALL_AFTER_S = 20.0
 STALLED_EXIT_CODE = 75  # EX_TEMPFAIL: the supervisor restarts the worker
+PURGE_INTERVAL_S = 10.0
 
 
 class OrjsonCodec(codecs.Codec):
@@ -106,6 +109,9 @@ class ProcessorRuntime:
             value_serializer="kafkagate-orjson",
         )
         self.lookups = LookupTables(bootstrap, plan.lookups)
+        self.housekeeper = Housekeeper(bootstrap, self.app.conf.id)
+        self._log_start: dict[tuple[str, int], int] = {}
+        self._expired_warned: set[tuple[str, int]] = set()
         self.executor = Executor(plan, self.lookups.tables)
         self.metrics = WorkerMetrics()
         self.failure: str | None = None
@@ -142,19 +148,40 @@ class ProcessorRuntime:
         app.timer(METRICS_INTERVAL_MS / 1000)(self._report_tick)
         app.timer(1.0)(self._tick_idle_partitions)
         app.timer(5.0)(self._watchdog)
-        app.task(self._start_lookups)
+        app.timer(PURGE_INTERVAL_S)(self._purge_repartition)
+        app.task(self._start_clients)
         app.on_partitions_revoked.connect(self._forget_partitions)
+        app.on_before_shutdown.connect(self._stop_clients)
 
-    async def _start_lookups(self) -> None:
+    async def _start_clients(self) -> None:
+        await self.housekeeper.start()
         await self.lookups.start()
         await self.report(status="running")
+
+    async def _stop_clients(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        await self.lookups.stop()
+        await self.housekeeper.stop()
+
+    async def _purge_repartition(self) -> None:
+        name = self.plan.topics.repartition
+        if name is None:
+            return
+        mine = [TopicPartition(tp.topic, tp.partition) for tp in self.app.consumer.assignment() if tp.topic == name]
+        try:
+            await self.housekeeper.purge(mine)
+        except Exception as exc:  # noqa: BLE001 - purging is housekeeping; the next interval tries again
+            log.warning("could not purge %s: %r", name, exc)
 
     async def _report_tick(self) -> None:
         await self.report()
 
     def _forget_partitions(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
-        # Revoked partitions' state moves to another worker; aggregates are rebuilt from the table on reassign.
+        # Revoked partitions' state moves to another worker; aggregates are rebuilt from the table on reassign,
+        # and where this worker stopped reading says nothing once another worker has read on.
         self._aggregates.clear()
+        revoked: set[Any] = args[0] if args else set()
+        for tp in revoked:
+            self._handled.pop((tp.topic, tp.partition), None)
 
     async def _guard(self, handler: Any, event: KafkaEvent) -> None:
         message = event.message
@@ -170,29 +197,55 @@ class ProcessorRuntime:
         self._handled[(message.topic, message.partition)] = message.offset
         self._progress_at = time.monotonic()
         if message.topic == self.plan.topics.source:
-            self.metrics.positions[message.partition] = message.offset
             self.metrics.processed(int(message.timestamp * 1000))
 
     async def _watchdog(self) -> None:
         """Exit when records wait on an assigned partition but nothing was handled for `STALL_AFTER_S`.
 
-        Faust consumers can stop delivering to a stream without an error (faust-streaming #175, #640); seen
-        here as a fresh worker whose fetcher knows the high watermark but whose agents never get an event.
-        The supervisor restarts the worker, which then resumes from the committed offsets.
+        Faust consumers can stop delivering to a stream without an error (faust-streaming #175, #640). The
+        supervisor restarts the worker, which then resumes from the committed offsets. Records that the topic's
+        retention deleted before they were read are not waiting: they are reported once and skipped.
         """
-        if not self.lookups.ready.is_set() or time.monotonic() - self._progress_at < STALL_AFTER_S:
-            return
         consumer: Any = self.app.consumer
         watched = {self.plan.topics.source, self.plan.topics.repartition}
-        for tp in consumer.assignment():
-            if tp.topic not in watched:
-                continue
+        assigned = [tp for tp in consumer.assignment() if tp.topic in watched]
+        try:
+            starts = await self.housekeeper.log_starts(TopicPartition(tp.topic, tp.partition) for tp in assigned)
+        except Exception as exc:  # noqa: BLE001 - without fresh log starts the last known ones serve
+            log.warning("could not read log start offsets: %r", exc)
+            starts = {}
+        self._log_start.update({(tp.topic, tp.partition): offset for tp, offset in starts.items()})
+        stalled = time.monotonic() - self._progress_at >= STALL_AFTER_S
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            start, log_start = self._start_offset(tp), self._log_start.get(key, 0)
+            if log_start > start and key not in self._expired_warned:
+                self._expired_warned.add(key)
+                log.warning(
+                    "offsets %d..%d of %s were deleted by the topic's retention before this processor read them",
+                    start,
+                    log_start - 1,
+                    tp,
+                )
             highwater = consumer.highwater(tp)
-            handled = self._handled.get((tp.topic, tp.partition))
-            start = handled + 1 if handled is not None else (consumer._committed_offset.get(tp) or 0)
-            if highwater is not None and highwater > start:
+            waiting = highwater is not None and highwater > self._next_offset(tp)
+            if waiting and stalled and self.lookups.ready.is_set():
                 log.error("no progress for %ss with records waiting on %s; restarting the worker", STALL_AFTER_S, tp)
                 os._exit(STALLED_EXIT_CODE)
+
+    def _start_offset(self, tp: Any) -> int:
+        """The next offset to handle as far as this worker knows: after the last one it handled, else the
+        group's committed offset (a partition this worker was given but has not read from yet)."""
+        handled = self._handled.get((tp.topic, tp.partition))
+        if handled is not None:
+            return handled + 1
+        consumer: Any = self.app.consumer
+        committed: int | None = consumer._committed_offset.get(tp)
+        return committed or 0
+
+    def _next_offset(self, tp: Any) -> int:
+        """The next offset that exists and still has to be handled."""
+        return max(self._start_offset(tp), self._log_start.get((tp.topic, tp.partition), 0))
 
     # --- stage 1 -----------------------------------------------------------------------------------------
 
@@ -368,9 +421,9 @@ class ProcessorRuntime:
         else:
             value = message.value
         headers = _headers(message) + dead_letter_headers(self.plan, source, index, error, reason=reason)
-        await self.topic(self.plan.topics.dlq).send(
-            key=message.key, value=value, headers=headers, timestamp=message.timestamp
-        )
+        # Stamped with the time of dead-lettering (the source's timestamp is a header): a replayed old event must
+        # not fall to the DLQ's time-based retention at once.
+        await self.topic(self.plan.topics.dlq).send(key=message.key, value=value, headers=headers)
         self.metrics.dlq_events += 1
 
     # --- metrics -----------------------------------------------------------------------------------------
@@ -382,9 +435,8 @@ class ProcessorRuntime:
             if tp.topic != self.plan.topics.source:
                 continue
             highwater = consumer.highwater(tp)
-            position = self.metrics.positions.get(tp.partition)
             if highwater is not None:
-                lag += max(0, highwater - (position + 1 if position is not None else 0))
+                lag += max(0, highwater - self._next_offset(tp))
         snapshot = self.metrics.snapshot(
             processor_id=self.processor_id,
             version=self.version,

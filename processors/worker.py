@@ -16,14 +16,18 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from processors.compiler import compile_processor
 from processors.functions import FunctionRegistry
+from processors.plan import Topics
 from schemas.processor_api import METRICS_RETENTION_MS, METRICS_TOPIC
 from schemas.processors import ProcessorSpec
 
 FAILED_EXIT_CODE = 3
+
+log = logging.getLogger(__name__)
 
 
 def worker_name(index: int) -> str:
@@ -44,7 +48,6 @@ async def ensure_metrics_topic(bootstrap: str) -> None:
 
 
 async def source_partitions(bootstrap: str, topic: str) -> int:
-    await ensure_metrics_topic(bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
@@ -59,6 +62,37 @@ async def source_partitions(bootstrap: str, topic: str) -> int:
     raise SystemExit(f"source stream {topic!r} does not exist")
 
 
+async def ensure_repartition_configs(bootstrap: str, topics: Topics) -> None:
+    """Give a repartition topic made with other settings (by an earlier release) the configs it needs.
+
+    The gateway creates the topic with them; AlterConfigs replaces the whole override set, which is right here
+    because the topic is ours alone.
+    """
+    name = topics.repartition
+    if name is None:
+        return
+    wanted = topics.configs_for(name)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+        (result,) = described.to_object()["resources"]
+        current = {entry["config_names"]: entry["config_value"] for entry in result["config_entries"]}
+        if result["error_code"] == 0 and any(current.get(key) != value for key, value in wanted.items()):
+            log.info("setting %s on %s", wanted, name)
+            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted)])
+    finally:
+        await admin.close()
+
+
+async def prepare(bootstrap: str, topics: Topics) -> int:
+    """Everything a worker needs before Faust starts; returns the source's partition count."""
+    await ensure_metrics_topic(bootstrap)
+    partitions = await source_partitions(bootstrap, topics.source)
+    await ensure_repartition_configs(bootstrap, topics)
+    return partitions
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="processors.worker")
     parser.add_argument("--record", type=Path, required=True, help="file holding the processor's spec record")
@@ -69,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     record = orjson.loads(args.record.read_bytes())
     spec = ProcessorSpec.model_validate(record["spec"])
     plan = compile_processor(spec, FunctionRegistry.load(), processor=record["name"])
-    partitions = asyncio.run(source_partitions(args.bootstrap, plan.topics.source))
+    partitions = asyncio.run(prepare(args.bootstrap, plan.topics))
 
     from processors.runtime import ProcessorRuntime  # faust is imported by worker processes only
 

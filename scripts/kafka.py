@@ -112,7 +112,7 @@ def classpath() -> str:
     return str(libs_dir() / "*")
 
 
-def write_config(data_dir: Path, port: int, controller_port: int) -> Path:
+def write_config(data_dir: Path, port: int, controller_port: int, overrides: dict[str, str]) -> Path:
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -136,6 +136,7 @@ def write_config(data_dir: Path, port: int, controller_port: int) -> Path:
         "auto.create.topics.enable": "false",
         "delete.topic.enable": "true",
         "log.segment.bytes": str(64 * 1024 * 1024),
+        **overrides,
     }
     path = data_dir / "server.properties"
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
@@ -238,7 +239,7 @@ def ready(port: int) -> bool:
     return True
 
 
-def up(data_dir: Path, port: int, controller_port: int, timeout_s: float) -> str:
+def up(data_dir: Path, port: int, controller_port: int, timeout_s: float, overrides: dict[str, str]) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     pid = read_pid(data_dir)
     if pid is not None:
@@ -250,7 +251,7 @@ def up(data_dir: Path, port: int, controller_port: int, timeout_s: float) -> str
     if port_open(port):
         fail(f"port {port} is already in use by another process")
     cp = classpath()
-    config = write_config(data_dir, port, controller_port)
+    config = write_config(data_dir, port, controller_port, overrides)
     log = data_dir / "broker.log"
     if not (data_dir / "data" / "meta.properties").exists():
         # `--cluster-id=` form: a base64 id may start with "-", which a separate argument would parse as an option.
@@ -328,12 +329,18 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--controller-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="broker property to add or override (repeat)"
+    )
     args = parser.parse_args()
     data_dir: Path = args.dir.resolve()
     if args.command == "install":
         print(libs_dir())
     elif args.command == "up":
-        up(data_dir, args.port, args.controller_port or free_port(), args.timeout)
+        overrides = dict(item.split("=", 1) for item in args.set if "=" in item)
+        if len(overrides) != len(args.set):
+            fail("--set takes KEY=VALUE")
+        up(data_dir, args.port, args.controller_port or free_port(), args.timeout, overrides)
     elif args.command == "down":
         down(data_dir)
     else:

@@ -57,7 +57,8 @@ async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: Proce
     """Check the spec against Kafka and the function registry, then create the topics it writes to.
 
     Missing outputs (sinks, route sinks, the DLQ and the repartition topic) get the source's partition count and
-    replication factor. Any problem is a 422 listing every field at fault.
+    replication factor; the repartition topic also keeps records until the runtime purges them. Any problem is a
+    422 listing every field at fault.
     """
     problems = [
         _issue(where, f"{topic!r} is reserved: names starting with '_' are internal topics")
@@ -78,7 +79,7 @@ async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: Proce
     topics = plan.topics
     for topic in (*topics.outputs, *topics.internal):
         try:
-            await ctx.kafka.admin.create(topic, partitions, source.replication_factor, {})
+            await ctx.kafka.admin.create(topic, partitions, source.replication_factor, topics.configs_for(topic))
         except ge.StreamAlreadyExists:
             continue
     return topics

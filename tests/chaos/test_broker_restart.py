@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import KAFKA_SCRIPT, Broker
+from tests.conftest import BROKER_SETTINGS, KAFKA_SCRIPT, Broker
 from tests.integration.conftest import GatewayFactory, read_all
 
 pytestmark = [pytest.mark.kafka, pytest.mark.chaos, pytest.mark.slow]
@@ -33,6 +33,7 @@ async def restart(broker: Broker) -> None:
         port,
         "--controller-port",
         controller_port,
+        *BROKER_SETTINGS,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

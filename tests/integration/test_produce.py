@@ -27,7 +27,7 @@ def headers_of(record: object) -> dict[str, bytes]:
 async def test_single_event_lands_exactly_as_sent(
     gateway: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
 ) -> None:
-    stream = await new_stream(partitions=3)
+    stream = await new_stream(partitions=3, configs={"retention.ms": "-1"})  # the event is dated 2025
     body = {
         "key": "user-123",
         "value": {"eventType": "user-action", "data": {"action": "click", "n": 1.5}},
@@ -85,7 +85,7 @@ async def test_partition_key_uses_murmur2_and_explicit_partition_wins(
 async def test_epoch_ms_timestamp_and_default_now(
     gateway: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
 ) -> None:
-    stream = await new_stream(partitions=1)
+    stream = await new_stream(partitions=1, configs={"retention.ms": "-1"})  # the first event is dated 2023
     response = await gateway.post(f"/api/v1/streams/{stream}/events", json={"value": 1, "timestamp": 1700000000000})
     assert response.json()["timestamp"] == "2023-11-14T22:13:20.000Z"
     before = int(datetime.now(tz=UTC).timestamp() * 1000)

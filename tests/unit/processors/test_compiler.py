@@ -57,6 +57,15 @@ def test_internal_topics_derive_from_the_processor() -> None:
     assert compile_document(seed_document(), processor="proc_abc123").topics.dlq == "proc_abc123.dlq"
 
 
+def test_only_the_repartition_topic_gets_its_own_configs() -> None:
+    topics = compile_document(seed_document()).topics
+
+    # Event-time stamped records must outlive time-based retention until the runtime purges them.
+    assert topics.configs_for("fraud-detection.repartition") == {"retention.ms": "-1", "cleanup.policy": "delete"}
+    assert topics.configs_for("fraud-detection.dlq") == {}
+    assert topics.configs_for("fraud-alerts") == {}
+
+
 def test_no_repartition_without_an_aggregate() -> None:
     plan = compile_document(spec_document({"type": "filter", "predicate": "true"}))
 

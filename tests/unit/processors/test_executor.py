@@ -247,7 +247,8 @@ def test_after_aggregate_applies_to_result_records() -> None:
 
 def test_dead_letter_headers() -> None:
     plan = compile_processor(ProcessorSpec.model_validate(seed_document()), REGISTRY)
-    headers = dict(dead_letter_headers(plan, Event({}, partition=2, offset=41), 0, "boom"))
+    event = Event({}, timestamp=1_767_225_600_000, partition=2, offset=41)
+    headers = dict(dead_letter_headers(plan, event, 0, "boom"))
 
     assert headers == {
         "kafkagate-reason": b"error",
@@ -257,4 +258,5 @@ def test_dead_letter_headers() -> None:
         "kafkagate-source-topic": b"transactions",
         "kafkagate-source-partition": b"2",
         "kafkagate-source-offset": b"41",
+        "kafkagate-source-timestamp": b"1767225600000",
     }

@@ -1,0 +1,67 @@
+"""A worker's own Kafka clients for what Faust does not do: log start offsets and purging the repartition topic.
+
+Repartition records keep event-time timestamps and the topic has no time-based retention (see
+`processors.plan.REPARTITION_CONFIGS`), so the worker deletes what its consumer group has committed, as Kafka
+Streams does. The log start offset tells lag and the stall watchdog which records still exist: records deleted by a
+source's retention before the processor read them can never be handled, and are not waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+
+log = logging.getLogger(__name__)
+
+
+class Housekeeper:
+    """Clients are made in `start` (inside the worker's event loop); until then every query answers empty."""
+
+    def __init__(self, bootstrap: str, group: str):
+        self.bootstrap = bootstrap
+        self.group = group
+        self._purged: dict[TopicPartition, int] = {}
+        self._admin: AIOKafkaAdminClient | None = None
+        self._probe: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        await admin.start()
+        await probe.start()
+        self._admin, self._probe = admin, probe
+
+    async def stop(self) -> None:
+        admin, probe, self._admin, self._probe = self._admin, self._probe, None, None
+        if probe is not None:
+            await probe.stop()
+        if admin is not None:
+            await admin.close()
+
+    async def log_starts(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """The first offset that still exists in each partition."""
+        wanted = list(partitions)
+        if self._probe is None or not wanted:
+            return {}
+        return dict(await self._probe.beginning_offsets(wanted))
+
+    async def purge(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """Delete the records below the group's committed offset; returns the new log start per partition."""
+        wanted = list(partitions)
+        if self._admin is None or not wanted:
+            return {}
+        committed = await self._admin.list_consumer_group_offsets(self.group, partitions=wanted)
+        todo = {
+            tp: RecordsToDelete(meta.offset)
+            for tp, meta in committed.items()
+            if meta is not None and meta.offset > self._purged.get(tp, 0)
+        }
+        if not todo:
+            return {}
+        done: dict[TopicPartition, int] = await self._admin.delete_records(todo)
+        self._purged.update(done)
+        log.debug("purged %s", done)
+        return done
