@@ -9,8 +9,11 @@ Store layout, all values JSON-safe:
   cannot collide. Because it is written with the state it describes, an event replayed after a restart (offset ≤
   appliedOffset) is recognised and ignored instead of being counted twice or reported late.
 
-Closed windows are removed from the store (after their final result under ``emit: final``), so state stays bounded
-and a final result is produced once.
+Closed windows are removed from the store, so state stays bounded. Under ``emit: final`` a closing window's entry
+is first replaced by its result, ``{"end": window_end, "final": {"value": …, "timestamp": ms}}``, and removed by
+``release`` once the runtime has the result safely in the sink. A restart finds such entries through ``recover``
+and settles them (sent before the crash or not) instead of computing the result again, so a final result is sent
+once even when the crash fell between the sink write and the state write.
 """
 
 from __future__ import annotations
@@ -71,15 +74,48 @@ class WindowedAggregate:
         self._schedule: CloseSchedule[StoreKey] = CloseSchedule()
         self._sessions: dict[GroupKey, set[int]] = {}
 
-    def recover(self, keys: Iterable[StoreKey]) -> None:
-        """Re-register the windows stored under ``keys`` (this partition's keys of the store)."""
+    def recover(self, keys: Iterable[StoreKey]) -> tuple[Result, ...]:
+        """Re-register the windows stored under ``keys`` (this partition's keys of the store); returns the final
+        results that were closed but not released before the restart, for the runtime to settle."""
         policy = self.stage.window
         if policy is None:
-            return
+            return ()
+        unreleased = []
         for key in keys:
             group_key, start = key
-            if group_key is not None and start is not None and key in self.store:
-                self._track(group_key, Window(start, self.store[key]["end"]), policy)
+            entry = self.store.get(key) if group_key is not None and start is not None else None
+            if entry is None:
+                continue
+            window = Window(start, entry["end"])
+            final = entry.get("final")
+            if final is None:
+                self._track(group_key, window, policy)
+            else:
+                unreleased.append(Result(group_key, window, final["value"], final["timestamp"]))
+        return tuple(unreleased)
+
+    def note(self, result: Result, **details: Any) -> None:
+        """Store ``details`` (how the result is being delivered) with a closed window's unreleased result."""
+        assert result.window is not None  # noqa: S101 - only final results are noted
+        key = (result.group_key, result.window.start)
+        entry = self.store.get(key)
+        if entry is not None and "final" in entry:
+            self.store[key] = {**entry, "final": {**entry["final"], **details}}
+
+    def delivery(self, result: Result) -> dict[str, Any]:
+        """What ``note`` stored for a closed window's result (empty when nothing was noted)."""
+        assert result.window is not None  # noqa: S101 - only final results are noted
+        entry = self.store.get((result.group_key, result.window.start)) or {}
+        final: dict[str, Any] = entry.get("final") or {}
+        return {k: v for k, v in final.items() if k not in ("value", "timestamp")}
+
+    def release(self, result: Result) -> None:
+        """Forget a closed window once its final result is safely delivered (or needs no delivery)."""
+        assert result.window is not None  # noqa: S101 - only final results are released
+        key = (result.group_key, result.window.start)
+        entry = self.store.get(key)
+        if entry is not None and "final" in entry:
+            del self.store[key]
 
     def apply(self, grouped: Grouped, offset: int) -> Update:
         if offset <= self.applied_offset:
@@ -146,6 +182,10 @@ class WindowedAggregate:
         staged = []
         for store_key, window, given, measure in updates:
             entry = self.store.get(store_key)
+            if entry is not None and "final" in entry:
+                # Closed with its result already out: only an event replayed after a restart gets here (its
+                # offset was applied before the crash), and the result already includes it.
+                continue
             stored = aggregator.initial() if entry is None else entry["state"]
             base = stored if given is _STORED else given
             staged.append((store_key, window, entry is None, aggregator.add(base, measure)))
@@ -176,13 +216,20 @@ class WindowedAggregate:
             return []
         results = []
         for group_key, start in self._schedule.due(self.stream_time_ms):
-            entry = self.store.pop((group_key, start), None)
-            if entry is None:
+            entry = self.store.get((group_key, start))
+            if entry is None or "final" in entry:
                 continue
             window = Window(start, entry["end"])
             self._untrack(group_key, window)
             if policy.emits_final:
-                results.append(self._result(group_key, window, entry["state"], policy.result_timestamp(window)))
+                result = self._result(group_key, window, entry["state"], policy.result_timestamp(window))
+                self.store[(group_key, start)] = {
+                    "end": window.end,
+                    "final": {"value": result.value, "timestamp": result.timestamp},
+                }
+                results.append(result)
+            else:
+                del self.store[(group_key, start)]
         return results
 
     def _result(self, group_key: GroupKey, window: Window | None, state: Any, fallback_ms: int) -> Result:

@@ -1,4 +1,5 @@
-"""A worker's own Kafka clients for what Faust does not do: log start offsets and purging the repartition topic.
+"""A worker's own Kafka clients for what Faust does not do: log offsets, purging the repartition topic, and
+looking for a final result in a sink after a crash.
 
 Repartition records keep event-time timestamps and the topic has no time-based retention (see
 `processors.plan.REPARTITION_CONFIGS`), so the worker deletes what its consumer group has committed, as Kafka
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka.partitioner import DefaultPartitioner
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,48 @@ class Housekeeper:
         if self._probe is None or not wanted:
             return {}
         return dict(await self._probe.beginning_offsets(wanted))
+
+    async def end_offset(self, tp: TopicPartition) -> int:
+        assert self._probe is not None  # noqa: S101 - called by handlers, which run after start
+        return int((await self._probe.end_offsets([tp]))[tp])
+
+    async def partition_for(self, topic: str, key: bytes | None) -> int:
+        """The partition Kafka's default partitioner picks for ``key`` (murmur2, as Java clients); 0 for no key."""
+        assert self._probe is not None  # noqa: S101 - called by handlers, which run after start
+        partitions = self._probe.partitions_for_topic(topic)
+        if not partitions:
+            await self._probe._client.force_metadata_update()
+            partitions = self._probe.partitions_for_topic(topic)
+        if not partitions:
+            raise LookupError(f"topic {topic!r} has no partitions in the cluster metadata")
+        if key is None:
+            return 0
+        ordered = sorted(partitions)
+        return int(DefaultPartitioner()(key, ordered, ordered))
+
+    async def contains(self, tp: TopicPartition, start: int, key: bytes | None, value: bytes) -> bool:
+        """Whether ``tp`` holds a record with exactly this key and value at ``start`` or later."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            end = (await consumer.end_offsets([tp]))[tp]
+            if end <= start:
+                return False
+            consumer.seek(tp, start)
+            while True:
+                batches = await consumer.getmany(tp, timeout_ms=1000)
+                for record in batches.get(tp, []):
+                    if record.key == key and record.value == value:
+                        return True
+                    if record.offset + 1 >= end:
+                        return False
+                if await consumer.position(tp) >= end:
+                    return False
+        finally:
+            await consumer.stop()
 
     async def purge(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Delete the records below the group's committed offset; returns the new log start per partition."""

@@ -46,6 +46,7 @@ KafkaEvent = Any  # faust's EventT: key, value and .message (topic, partition, o
 STALL_AFTER_S = 20.0
 STALLED_EXIT_CODE = 75  # EX_TEMPFAIL: the supervisor restarts the worker
 PURGE_INTERVAL_S = 10.0
+FAULT_EXIT_CODE = 137  # as a process killed by SIGKILL reports itself in a shell
 
 
 class OrjsonCodec(codecs.Codec):
@@ -77,6 +78,32 @@ def _decode(raw: bytes | None) -> Any:
         return raw.decode()
     except UnicodeDecodeError:
         return raw.hex()
+
+
+def _encode(event: Event) -> tuple[bytes | None, bytes]:
+    """An output record's key and value: a string key as is, any other key as JSON; the value as JSON."""
+    if event.key is None:
+        key = None
+    else:
+        key = (event.key if isinstance(event.key, str) else orjson.dumps(event.key).decode()).encode()
+    return key, orjson.dumps(event.value)
+
+
+def _fault_point(name: str) -> None:
+    """Exit at once, like a kill -9, when the file named by ``KAFKAGATE_FAULT_FILE`` holds ``name``; the file
+    is removed first, so the restarted worker runs on. Tests use it to crash at an exact point."""
+    path = os.environ.get("KAFKAGATE_FAULT_FILE")
+    if not path:
+        return
+    fault = Path(path)
+    try:
+        armed = fault.read_text().strip() == name
+    except OSError:
+        return
+    if armed:
+        fault.unlink()
+        log.error("fault point %s reached: exiting", name)
+        os._exit(FAULT_EXIT_CODE)
 
 
 class ProcessorRuntime:
@@ -112,6 +139,7 @@ class ProcessorRuntime:
         self.housekeeper = Housekeeper(bootstrap, self.app.conf.id)
         self._log_start: dict[tuple[str, int], int] = {}
         self._expired_warned: set[tuple[str, int]] = set()
+        self._sink_next: dict[tuple[str, int], int] = {}
         self.executor = Executor(plan, self.lookups.tables)
         self.metrics = WorkerMetrics()
         self.failure: str | None = None
@@ -310,27 +338,29 @@ class ProcessorRuntime:
         grouped = Grouped(event, body["groupKey"], body["time"], body["measure"])
         await self.aggregate(kafka_event, grouped, kafka_event.message.partition, kafka_event.message.offset)
 
-    def _aggregate_for(self, partition: int) -> WindowedAggregate:
+    async def _aggregate_for(self, partition: int) -> WindowedAggregate:
+        """The partition's aggregate; built from the table on first use, which also settles the final results a
+        crash left unreleased (called inside a handler: table writes need an event in context)."""
         stage = self.plan.aggregate
         assert stage is not None  # noqa: S101 - only called for plans with an aggregate
         aggregate = self._aggregates.get(partition)
         if aggregate is None:
             store = PartitionStore(self.table, partition)
             aggregate = WindowedAggregate(stage, store, partition)
-            aggregate.recover(store.keys_here())
+            unreleased = aggregate.recover(store.keys_here())
             self._aggregates[partition] = aggregate
+            await self._resolve_unreleased(aggregate, unreleased)
         return aggregate
 
     async def on_tick(self, partition: int, wall_ms: int) -> None:
         """Idle close: stream time moves on by the wall-clock time since the partition's last event."""
         last = self._last_event_wall.get(partition)
-        aggregate = self._aggregate_for(partition)
+        aggregate = await self._aggregate_for(partition)
         if last is None or aggregate.stream_time_ms is None or wall_ms <= last:
             return
         results = aggregate.advance_to(aggregate.stream_time_ms + (wall_ms - last))
         self._last_event_wall[partition] = wall_ms
-        for result in results:
-            await self.emit_result(result)
+        await self.emit_results(aggregate, results)
 
     async def _tick_idle_partitions(self) -> None:
         stage, repartition = self.plan.aggregate, self.plan.topics.repartition
@@ -348,7 +378,7 @@ class ProcessorRuntime:
     async def aggregate(self, kafka_event: KafkaEvent, grouped: Grouped, partition: int, offset: int) -> None:
         stage = self.plan.aggregate
         assert stage is not None  # noqa: S101 - only called for plans with an aggregate
-        aggregate = self._aggregate_for(partition)
+        aggregate = await self._aggregate_for(partition)
         self._last_event_wall[partition] = int(time.time() * 1000)
         # Stage 1 may re-send a repartitioned event after a crash (its source offset was not committed yet);
         # the copy has a new repartition offset but the same source position, which is what identifies it.
@@ -367,18 +397,93 @@ class ProcessorRuntime:
             await self.dead_letter(kafka_event, stage.index, "event is late for a closed window", reason="late")
         elif stage.window is not None:
             self.metrics.count_windows(list(stage.window.assign(grouped.event_time_ms)), update.stream_time_ms)
-        for result in update.results:
-            await self.emit_result(result)
+        await self.emit_results(aggregate, update.results)
 
-    async def emit_result(self, result: Result) -> None:
-        event = Event(value=result.value, key=result.group_key, timestamp=result.timestamp)
-        outcome = self.executor.after_aggregate(event)
-        if isinstance(outcome, Passed):
-            await self.emit(outcome.event, outcome.sink)
-        elif isinstance(outcome, Failed):
+    async def emit_results(self, aggregate: WindowedAggregate, results: tuple[Result, ...]) -> None:
+        window = self.plan.aggregate.window if self.plan.aggregate else None
+        if window is not None and window.emits_final:
+            await self._deliver_finals(aggregate, results)
+            return
+        for result in results:
+            output = self._output_of(result)
+            if output is not None:
+                await self._send(*output)
+
+    def _output_of(self, result: Result) -> tuple[str, bytes | None, bytes, int] | None:
+        """Run the after-aggregate steps: (sink, key, value, timestamp ms) to send, or None when filtered."""
+        outcome = self.executor.after_aggregate(
+            Event(value=result.value, key=result.group_key, timestamp=result.timestamp)
+        )
+        if isinstance(outcome, Failed):
             raise ProcessorFailed(f"operations[{outcome.index}]: {outcome.error}")
-        elif isinstance(outcome, Dropped):
+        target = (outcome.sink or self.plan.topics.sink) if isinstance(outcome, Passed) else None
+        if not isinstance(outcome, Passed) or target is None:
             self.metrics.events_filtered += 1
+            return None
+        key, value = _encode(outcome.event)
+        return target, key, value, outcome.event.timestamp
+
+    # --- emit: final, once ---------------------------------------------------------------------------------
+    #
+    # A closed window's entry holds its result until `release`. Before a result leaves, the entry notes where it
+    # goes (sink, partition, the partition's end offset), and the note is flushed to the changelog; after the
+    # sink acknowledged it, the entry is released. A restart that finds an unreleased result looks for it in the
+    # sink from the noted offset on and sends it only if it is not there: once, whichever side of the sink write
+    # the crash fell on.
+
+    async def _deliver_finals(self, aggregate: WindowedAggregate, results: tuple[Result, ...]) -> None:
+        outgoing = []
+        for result in results:
+            output = self._output_of(result)
+            if output is None:
+                aggregate.release(result)
+                continue
+            target, key, value, timestamp = output
+            partition = await self.housekeeper.partition_for(target, key)
+            after = self._sink_next.get((target, partition))
+            if after is None:
+                after = await self.housekeeper.end_offset(TopicPartition(target, partition))
+            aggregate.note(
+                result,
+                sink=target,
+                partition=partition,
+                after=after,
+                key=None if key is None else key.decode(),
+                sent=value.decode(),
+            )
+            outgoing.append((result, target, partition, key, value, timestamp))
+        if not outgoing:
+            return
+        await self.app.producer.flush()
+        _fault_point("final-before-send")
+        pending = [
+            await self.topic(target).send(key=key, value=value, partition=partition, timestamp=timestamp / 1000)
+            for _, target, partition, key, value, timestamp in outgoing
+        ]
+        for (_, target, partition, *_), future in zip(outgoing, pending, strict=True):
+            metadata = await future
+            self._sink_next[(target, partition)] = metadata.offset + 1
+            self.metrics.events_emitted += 1
+        _fault_point("final-after-send")
+        for result, *_ in outgoing:
+            aggregate.release(result)
+
+    async def _resolve_unreleased(self, aggregate: WindowedAggregate, unreleased: tuple[Result, ...]) -> None:
+        again = []
+        for result in unreleased:
+            noted = aggregate.delivery(result)
+            if not noted:
+                again.append(result)  # noted nothing durable, so it was never sent
+                continue
+            tp = TopicPartition(noted["sink"], noted["partition"])
+            key = None if noted["key"] is None else str(noted["key"]).encode()
+            if await self.housekeeper.contains(tp, noted["after"], key, str(noted["sent"]).encode()):
+                log.info("final result for %s window %s was sent before a restart", result.group_key, result.window)
+                aggregate.release(result)
+            else:
+                again.append(result)
+        if again:
+            await self._deliver_finals(aggregate, tuple(again))
 
     # --- outputs -----------------------------------------------------------------------------------------
 
@@ -387,14 +492,11 @@ class ProcessorRuntime:
         if target is None:
             self.metrics.events_filtered += 1
             return
-        key = (
-            None
-            if event.key is None
-            else (event.key if isinstance(event.key, str) else orjson.dumps(event.key).decode())
-        )
-        await self.topic(target).send(
-            key=None if key is None else key.encode(), value=orjson.dumps(event.value), timestamp=event.timestamp / 1000
-        )
+        key, value = _encode(event)
+        await self._send(target, key, value, event.timestamp)
+
+    async def _send(self, target: str, key: bytes | None, value: bytes, timestamp_ms: int) -> None:
+        await self.topic(target).send(key=key, value=value, timestamp=timestamp_ms / 1000)
         self.metrics.events_emitted += 1
 
     async def settle(self, kafka_event: KafkaEvent, outcome: Dropped | DeadLetter | Failed) -> None:

@@ -251,7 +251,7 @@ async def test_emit_final_once_per_window_across_kill_9(rig: Rig) -> None:
 
     await asyncio.sleep(3)  # anything duplicated would show up by now
     records = await read_all(rig.bootstrap, sink, 6, timeout_s=2)
-    results = Counter()
+    results: Counter[tuple[str, int]] = Counter()
     counts = {}
     for record in records:
         value = orjson.loads(record.value)
@@ -260,6 +260,55 @@ async def test_emit_final_once_per_window_across_kill_9(rig: Rig) -> None:
         counts[key] = value["count"]
     assert all(n == 1 for n in results.values()), f"a window was emitted twice: {results}"
     assert counts == {("a", 0): 3, ("b", 0): 2, ("a", 1): 3, ("b", 1): 2, ("a", 2): 2, ("b", 2): 1}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("point", ["final-before-send", "final-after-send"])
+async def test_emit_final_once_when_the_worker_dies_around_the_sink_write(
+    rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point: str
+) -> None:
+    """The worker exits (as if killed) right before or right after its final results reach the sink, before it
+    releases the closed windows. The restarted worker must send what never left and nothing that did."""
+    fault = tmp_path / "fault"
+    fault.write_text(point)
+    monkeypatch.setenv("KAFKAGATE_FAULT_FILE", str(fault))
+    suffix = uuid.uuid4().hex[:8]
+    source = await rig.new_stream(partitions=1)
+    sink = f"crash-{suffix}"
+    spec = seed_spec(f"crash-{suffix}", source, sink, emit="final")
+    del spec["operations"][1]  # no enrichment: group by the raw userId
+    processor_id = await rig.create(spec)
+
+    async def worker_pid() -> int | None:
+        worker = rig.supervisor.workers.get((processor_id, 0))
+        return worker.process.pid if worker is not None and worker.process is not None else None
+
+    first_pid = await wait_for(worker_pid, 30, "the worker to start")
+
+    async def send(user: str, window: int, offset_ms: int) -> None:
+        value = orjson.dumps({"amount": 5000, "userId": user})
+        await rig.producer.send_and_wait(
+            source, value, key=user.encode(), timestamp_ms=BASE_MS + window * WINDOW_MS + offset_ms
+        )
+
+    for user, n in (("a", 3), ("b", 2)):
+        for k in range(n):
+            await send(user, 0, 1000 * k)
+    await send("a", 1, 1000)  # closes window 0: the worker dies at the fault point
+
+    async def died_and_restarted() -> bool:
+        return not fault.exists() and await worker_pid() not in (None, first_pid)
+
+    await wait_for(died_and_restarted, 60, f"the worker to die at {point} and be restarted")
+    await send("b", 2, 1000)  # closes window 1 in the restarted worker
+    await wait_for(await_records(rig.bootstrap, sink, 3), 90, "final results of windows 0 and 1")
+    await asyncio.sleep(3)  # anything sent twice would show up by now
+    records = await read_all(rig.bootstrap, sink, 3, timeout_s=2)
+    finals = Counter(
+        (value["userId"], (value["windowStart"] - BASE_MS) // WINDOW_MS, value["count"])
+        for value in (orjson.loads(record.value) for record in records)
+    )
+    assert finals == Counter({("a", 0, 3): 1, ("b", 0, 2): 1, ("a", 1, 1): 1}), f"after a crash at {point}"
 
 
 async def test_second_processor_does_not_disturb_the_first(rig: Rig) -> None:
@@ -494,7 +543,7 @@ async def test_replay_of_month_old_events_survives_time_based_retention(rig: Rig
             starts = await probe.beginning_offsets([TopicPartition(repartition, 0)])
         finally:
             await probe.stop()
-        return starts[TopicPartition(repartition, 0)] > 0
+        return bool(starts[TopicPartition(repartition, 0)] > 0)
 
     await wait_for(purged, 60, "the worker to delete committed repartition records")
     metrics = (await rig.gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["metrics"]
