@@ -6,6 +6,7 @@
     │   ├── InvalidOffset              400  1002 INVALID_OFFSET
     │   ├── InvalidStreamName          400  1009 INVALID_STREAM_NAME
     │   ├── InvalidGroupName           400  1022 INVALID_GROUP_NAME
+    │   ├── InvalidTimestamp           400  1023 INVALID_TIMESTAMP     (outside what the stream accepts)
     │   └── InvalidPartitions          400  1014 INVALID_PARTITIONS
     ├── Unauthorized                   401  1018 UNAUTHORIZED
     ├── NotFound                       404  1012 NOT_FOUND
@@ -66,6 +67,10 @@ class InvalidStreamName(BadRequest):
 
 class InvalidGroupName(BadRequest):
     code, error, title = 1022, "INVALID_GROUP_NAME", "Invalid consumer group name"
+
+
+class InvalidTimestamp(BadRequest):
+    code, error, title = 1023, "INVALID_TIMESTAMP", "Invalid timestamp"
 
 
 class InvalidPartitions(BadRequest):

@@ -18,6 +18,7 @@ from gateway.kafka.logdirs import DescribeLogDirsRequest
 from gateway.kafka.translate import translate
 from gateway.names import is_internal
 from gateway.settings import Settings
+from gateway.timebounds import TimestampRange
 
 _DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs config_source: set on this topic
 _CATALOG_TTL_S = 30.0
@@ -49,6 +50,7 @@ class StreamInfo:
 class _CatalogEntry:
     partitions: int
     max_message_bytes: int
+    timestamps: TimestampRange
     expires_at: float
 
 
@@ -262,6 +264,14 @@ class StreamAdmin:
 
         Concurrent requests for a stream whose entry expired share one lookup instead of each asking Kafka.
         """
+        entry = await self._entry(name)
+        return entry.partitions, entry.max_message_bytes
+
+    async def timestamp_range(self, name: str) -> TimestampRange:
+        """The record timestamps a stream accepts, from the same short-lived cache as `limits`."""
+        return (await self._entry(name)).timestamps
+
+    async def _entry(self, name: str) -> _CatalogEntry:
         entry = self._catalog.get(name)
         if entry is None or entry.expires_at < time.monotonic():
             pending = self._lookups.get(name)
@@ -269,13 +279,15 @@ class StreamAdmin:
                 pending = self._lookups[name] = asyncio.ensure_future(self._lookup(name))
                 pending.add_done_callback(lambda _: self._lookups.pop(name, None))
             entry = await asyncio.shield(pending)
-        return entry.partitions, entry.max_message_bytes
+        return entry
 
     async def _lookup(self, name: str) -> _CatalogEntry:
         topic = await self._metadata(name)
         configs = await self.configs(name)
         max_bytes = int(configs.get("max.message.bytes", "1048588"))
-        entry = _CatalogEntry(len(topic["partitions"]), max_bytes, time.monotonic() + _CATALOG_TTL_S)
+        entry = _CatalogEntry(
+            len(topic["partitions"]), max_bytes, TimestampRange.from_configs(configs), time.monotonic() + _CATALOG_TTL_S
+        )
         self._catalog[name] = entry
         return entry
 

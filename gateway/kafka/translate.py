@@ -45,6 +45,13 @@ _RULES: tuple[tuple[tuple[type[BaseException], ...], Callable[[BaseException, st
     ((ke.InvalidTopicError,), lambda e, n, r: ge.InvalidStreamName(f"Kafka refused the stream name{n}")),
     ((ke.QuotaViolationError,), lambda e, n, r: ge.QuotaExceeded("Kafka throttled the request", retry_after_s=r)),
     ((ke.OffsetOutOfRangeError,), lambda e, n, r: ge.InvalidOffset("offset is out of range")),
+    (
+        (ke.InvalidTimestampError,),
+        lambda e, n, r: ge.InvalidTimestamp(
+            f"Kafka refused a timestamp outside what stream{n} accepts (message.timestamp.before.max.ms / "
+            "after.max.ms); events sent with it to the same partition were not written"
+        ),
+    ),
     ((ke.GroupIdNotFound,), lambda e, n, r: ge.ConsumerGroupNotFound("consumer group does not exist")),
     ((ke.NonEmptyGroup,), lambda e, n, r: ge.ConsumerGroupActive("consumer group has active members")),
     (_CONNECTIVITY, lambda e, n, r: ge.BrokerUnavailable("Kafka is not reachable", retry_after_s=r)),

@@ -50,7 +50,7 @@ def to_record(event: EventIn, rid: bytes, partitions: int, now: int, where: str)
         key=None if key is None else key.encode(),
         value=None if value is None else orjson.dumps(value),
         headers=headers,
-        timestamp_ms=event.get("timestamp") or now,
+        timestamp_ms=now if event.get("timestamp") is None else event["timestamp"],
         partition=partition,
     )
 
@@ -79,9 +79,13 @@ async def publish_event(request: Request) -> Response:
     event = parse(EVENT, body)
     ctx.kafka.require_ready()
     partitions, max_message_bytes = await ctx.kafka.admin.limits(stream)
-    record = to_record(event, request_id(request).encode(), partitions, now_ms(), "body")
+    now = now_ms()
+    record = to_record(event, request_id(request).encode(), partitions, now, "body")
     if record_size(record) > max_message_bytes:
         raise ge.PayloadTooLarge(f"event is larger than stream {stream!r} accepts ({max_message_bytes} bytes)")
+    problem = (await ctx.kafka.admin.timestamp_range(stream)).problem(record.timestamp_ms, now)
+    if problem is not None:
+        raise ge.InvalidTimestamp(f"stream {stream!r} refuses this event: {problem}")
     ack = await ctx.kafka.producer.publish(stream, record, ctx.settings.produce_timeout_ms)
     result = published(ack)
     location = f"/api/v1/streams/{stream}/events/{result['eventId']}"
@@ -119,14 +123,18 @@ async def publish_batch(request: Request) -> Response:
     partitions, max_message_bytes = await ctx.kafka.admin.limits(stream)
     rid, now = request_id(request).encode(), now_ms()
     records = [to_record(event, rid, partitions, now, f"events.{i}") for i, event in enumerate(events)]
+    accepted = await ctx.kafka.admin.timestamp_range(stream)
 
     results: list[dict[str, Any] | None] = [None] * len(records)
     sendable: list[int] = []
     for i, record in enumerate(records):
+        problem = accepted.problem(record.timestamp_ms, now)
         if record_size(record) > max_message_bytes:
             results[i] = failure(
                 i, ge.PayloadTooLarge(f"event is larger than the stream accepts ({max_message_bytes})")
             )
+        elif problem is not None:
+            results[i] = failure(i, ge.InvalidTimestamp(f"the stream refuses this event: {problem}"))
         else:
             sendable.append(i)
     timeout_ms = min(options.get("timeout", settings.produce_timeout_ms), settings.produce_timeout_ms)

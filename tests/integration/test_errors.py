@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from tests.integration.conftest import GatewayFactory
+from tests.integration.conftest import GatewayFactory, read_all
 
 pytestmark = pytest.mark.kafka
 
 NewStream = Callable[..., Awaitable[str]]
+DAY_MS = 86_400_000
 
 
 def assert_problem(response: httpx.Response, status: int, code: int, error: str) -> dict[str, Any]:
@@ -121,6 +127,46 @@ async def test_stream_max_message_bytes_bounds_events(gateway: httpx.AsyncClient
     ok, too_big = response.json()["results"]
     assert ok["status"] == "published"
     assert (too_big["status"], too_big["code"], too_big["index"]) == ("failed", 1010, 1)
+
+
+async def test_timestamps_the_stream_refuses_are_400_1023(
+    gateway: httpx.AsyncClient, new_stream: NewStream, admin: AIOKafkaAdminClient, kafka_bootstrap: str
+) -> None:
+    stream = await new_stream(partitions=1, configs={"message.timestamp.before.max.ms": "3600000"})
+    now = int(time.time() * 1000)
+    url = f"/api/v1/streams/{stream}/events"
+
+    # Kafka 4 refuses timestamps more than an hour ahead by default; this stream also refuses those an hour old.
+    body = assert_problem(
+        await gateway.post(url, json={"value": 1, "timestamp": now + 2 * DAY_MS}), 400, 1023, "INVALID_TIMESTAMP"
+    )
+    assert "message.timestamp.after.max.ms" in body["detail"]
+    body = assert_problem(
+        await gateway.post(url, json={"value": 1, "timestamp": now - 7_200_000}), 400, 1023, "INVALID_TIMESTAMP"
+    )
+    assert "message.timestamp.before.max.ms" in body["detail"]
+
+    events = [
+        {"value": "now"},
+        {"value": "old", "timestamp": now - 7_200_000},
+        {"value": "recent", "timestamp": now - 60_000},
+    ]
+    response = await gateway.post(f"{url}/batch", json={"events": events})
+    assert response.status_code == 207
+    statuses = [(r["status"], r.get("code")) for r in response.json()["results"]]
+    assert statuses == [("published", None), ("failed", 1023), ("published", None)]
+    assert [orjson.loads(r.value) for r in await read_all(kafka_bootstrap, stream, 2)] == ["now", "recent"]
+
+    # When Kafka refuses what the gateway's cached view still allows, the answer is the same error.
+    tightened = {"message.timestamp.before.max.ms": "3600000", "message.timestamp.after.max.ms": "1000"}
+    await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, stream, configs=tightened)])
+    for _ in range(40):
+        response = await gateway.post(url, json={"value": 2, "timestamp": int(time.time() * 1000) + 600_000})
+        if response.status_code != 201:
+            break
+        await asyncio.sleep(0.25)
+    body = assert_problem(response, 400, 1023, "INVALID_TIMESTAMP")
+    assert "Kafka refused" in body["detail"]
 
 
 async def test_wrong_content_type_is_415(gateway: httpx.AsyncClient, new_stream: NewStream) -> None:

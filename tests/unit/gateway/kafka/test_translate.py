@@ -19,6 +19,7 @@ from gateway.kafka.translate import translate
         (ke.InvalidTopicError(), ge.InvalidStreamName, 400),
         (ke.QuotaViolationError(), ge.QuotaExceeded, 429),
         (ke.OffsetOutOfRangeError(), ge.InvalidOffset, 400),
+        (ke.InvalidTimestampError(), ge.InvalidTimestamp, 400),
         (ke.GroupIdNotFound(), ge.ConsumerGroupNotFound, 404),
         (ke.NonEmptyGroup(), ge.ConsumerGroupActive, 409),
         (ke.KafkaConnectionError(), ge.BrokerUnavailable, 503),
