@@ -46,11 +46,12 @@ def to_record(event: EventIn, rid: bytes, partitions: int, now: int, where: str)
             partition = partition_for_key(partition_key.encode(), partitions)
     headers = [(name, text.encode()) for name, text in (event.get("headers") or {}).items()]
     headers.append((REQUEST_ID_HEADER, rid))
+    timestamp = event.get("timestamp")
     return OutgoingRecord(
         key=None if key is None else key.encode(),
         value=None if value is None else orjson.dumps(value),
         headers=headers,
-        timestamp_ms=now if event.get("timestamp") is None else event["timestamp"],
+        timestamp_ms=now if timestamp is None else timestamp,
         partition=partition,
     )
 
