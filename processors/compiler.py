@@ -67,8 +67,10 @@ def repartition_topic(processor: str) -> str:
 
 
 def fingerprint(spec: ProcessorSpec, processor: str) -> str:
-    """A stable hash of what the spec means: defaults are filled in and key order does not matter."""
-    document = {"format": PLAN_FORMAT, "processor": processor, "spec": spec.model_dump(mode="json")}
+    """A stable hash of what the spec means: defaults are filled in and key order does not matter. Where a new
+    processor starts reading is not part of it: it means nothing to window state."""
+    meaning = spec.model_dump(mode="json", exclude={"config": {"start_from"}})
+    document = {"format": PLAN_FORMAT, "processor": processor, "spec": meaning}
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

@@ -36,7 +36,7 @@ from processors.metrics import WorkerMetrics
 from processors.plan import Plan
 from processors.table_store import PartitionStore
 from processors.worker import FAILED_EXIT_CODE, worker_name
-from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC, WorkerStatus
+from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC, WorkerStatus, processor_group
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class ProcessorRuntime:
         datadir = Path(os.environ.get("KAFKAGATE_DATA_DIR", Path.home() / ".cache" / "kafkagate" / "processors"))
         (datadir / self.processor_id / str(index)).mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
-            f"_kafkagate.proc.{self.processor_id}",
+            processor_group(self.processor_id),
             broker=f"kafka://{bootstrap}",
             store="memory://",
             datadir=str(datadir / self.processor_id / str(index)),

@@ -25,6 +25,12 @@ METRICS_INTERVAL_MS = 2000
 STALE_AFTER_MS = 10_000
 METRICS_RETENTION_MS = 3_600_000
 
+
+def processor_group(processor_id: str) -> str:
+    """The consumer group (and Faust app id) of a processor's workers; its committed offsets are the progress."""
+    return f"_kafkagate.proc.{processor_id}"
+
+
 Desired = Literal["running", "paused"]
 WorkerStatus = Literal["starting", "running", "failed"]
 Count = Annotated[int, Field(ge=0)]

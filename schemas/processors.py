@@ -173,11 +173,13 @@ Operation = Annotated[
 
 class ProcessorConfig(_Spec):
     """``parallelism`` is the number of worker processes (at most the source's partitions);
-    ``checkpoint_interval`` is the offset commit interval in ms."""
+    ``checkpoint_interval`` is the offset commit interval in ms; ``start_from`` is where a new processor starts
+    reading its source (later versions continue from the previous version's offsets)."""
 
     parallelism: Annotated[int, Field(ge=1, le=1024)] = 1
     checkpoint_interval: Annotated[int, Field(ge=100)] = 5000
     guarantee: Literal["at_least_once"] = "at_least_once"
+    start_from: Literal["earliest", "latest"] = "earliest"
 
 
 class ProcessorSpec(_Spec):

@@ -267,9 +267,10 @@ class StreamAdmin:
         entry = await self._entry(name)
         return entry.partitions, entry.max_message_bytes
 
-    async def timestamp_range(self, name: str) -> TimestampRange:
-        """The record timestamps a stream accepts, from the same short-lived cache as `limits`."""
-        return (await self._entry(name)).timestamps
+    async def produce_limits(self, name: str) -> tuple[int, int, TimestampRange]:
+        """`limits` plus the record timestamps the stream accepts, from the same short-lived cache."""
+        entry = await self._entry(name)
+        return entry.partitions, entry.max_message_bytes, entry.timestamps
 
     async def _entry(self, name: str) -> _CatalogEntry:
         entry = self._catalog.get(name)

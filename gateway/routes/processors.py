@@ -23,7 +23,7 @@ from gateway.timefmt import now_iso, now_ms
 from processors.compiler import PlanError, compile_processor, dlq_topic
 from processors.functions import FunctionRegistry
 from processors.plan import Topics
-from schemas.processor_api import ProcessorRecord, spec_json
+from schemas.processor_api import ProcessorRecord, processor_group, spec_json
 from schemas.processors import ProcessorSpec, RouteOperation
 
 _BASE = "/api/v1/processors"
@@ -83,6 +83,15 @@ async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: Proce
         except ge.StreamAlreadyExists:
             continue
     return topics
+
+
+async def _start_at_end(ctx: GatewayContext, processor_id: str, source: str) -> None:
+    """Commit the source's current end offsets for the new processor's group, so its workers start there
+    (they reset to the earliest offset only where nothing is committed, e.g. the repartition topic)."""
+    partitions, _ = await ctx.kafka.admin.limits(source)
+    ranges = await ctx.kafka.admin.offset_range(source, list(range(partitions)))
+    ends = {partition: end for partition, (_, end) in ranges.items()}
+    await ctx.kafka.groups.commit_without_member(processor_group(processor_id), source, ends)
 
 
 def _topics(record: ProcessorRecord, functions: FunctionRegistry) -> Topics | None:
@@ -164,9 +173,12 @@ async def create_processor(request: Request) -> Response:
         if taken is not None:
             raise ge.Conflict(f"processor name {spec.name!r} is taken by {taken.processor_id}")
         topics = await _prepare(ctx, registry, spec)
+        processor_id = new_processor_id()
+        if spec.config.start_from == "latest":
+            await _start_at_end(ctx, processor_id, spec.source)
         now = now_iso()
         record = ProcessorRecord(
-            processor_id=new_processor_id(),
+            processor_id=processor_id,
             version=1,
             name=spec.name,
             spec=spec_json(spec),

@@ -79,12 +79,12 @@ async def publish_event(request: Request) -> Response:
     body = await read_body(request, ctx.settings.max_body_bytes)
     event = parse(EVENT, body)
     ctx.kafka.require_ready()
-    partitions, max_message_bytes = await ctx.kafka.admin.limits(stream)
+    partitions, max_message_bytes, accepted = await ctx.kafka.admin.produce_limits(stream)
     now = now_ms()
     record = to_record(event, request_id(request).encode(), partitions, now, "body")
     if record_size(record) > max_message_bytes:
         raise ge.PayloadTooLarge(f"event is larger than stream {stream!r} accepts ({max_message_bytes} bytes)")
-    problem = (await ctx.kafka.admin.timestamp_range(stream)).problem(record.timestamp_ms, now)
+    problem = accepted.problem(record.timestamp_ms, now)
     if problem is not None:
         raise ge.InvalidTimestamp(f"stream {stream!r} refuses this event: {problem}")
     ack = await ctx.kafka.producer.publish(stream, record, ctx.settings.produce_timeout_ms)
@@ -121,10 +121,9 @@ async def publish_batch(request: Request) -> Response:
         )
     options = batch.get("options") or {}
     ctx.kafka.require_ready()
-    partitions, max_message_bytes = await ctx.kafka.admin.limits(stream)
+    partitions, max_message_bytes, accepted = await ctx.kafka.admin.produce_limits(stream)
     rid, now = request_id(request).encode(), now_ms()
     records = [to_record(event, rid, partitions, now, f"events.{i}") for i, event in enumerate(events)]
-    accepted = await ctx.kafka.admin.timestamp_range(stream)
 
     results: list[dict[str, Any] | None] = [None] * len(records)
     sendable: list[int] = []

@@ -548,3 +548,27 @@ async def test_replay_of_month_old_events_survives_time_based_retention(rig: Rig
     await wait_for(purged, 60, "the worker to delete committed repartition records")
     metrics = (await rig.gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["metrics"]
     assert metrics["dlqEvents"] == 1
+
+
+async def test_start_from_latest_skips_what_the_source_already_holds(rig: Rig) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    source = await rig.new_stream(partitions=2)
+    sink = f"fresh-{suffix}"
+    for n in range(6):
+        await rig.producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
+    spec = {
+        "name": f"fresh-{suffix}",
+        "source": source,
+        "operations": [{"type": "map", "expression": "{'n': value.n}"}],
+        "sink": sink,
+        "config": {"startFrom": "latest"},
+    }
+    await rig.create(spec)
+    # Events produced after the create call count, even those that arrive before a worker has started.
+    for n in range(6, 10):
+        await rig.producer.send_and_wait(source, orjson.dumps({"n": n}), key=str(n).encode())
+
+    await wait_for(await_records(rig.bootstrap, sink, 4), 90, "the events produced after the processor was created")
+    await asyncio.sleep(2)  # anything read from before the create would show up by now
+    records = await read_all(rig.bootstrap, sink, 4, timeout_s=2)
+    assert sorted(orjson.loads(r.value)["n"] for r in records) == [6, 7, 8, 9]

@@ -208,6 +208,10 @@ def test_fingerprint_is_stable_across_processes() -> None:
 
     assert fingerprint(spec, "fraud-detection") == "ddd7d8ceaf355419d532ecc8ffe9ebd6d1851d12d4e33bebb27a242059323643"
     assert compile_document(seed_document()).fingerprint == fingerprint(spec, "fraud-detection")
+    # Where a new processor starts reading is not state: it leaves the fingerprint (and table names) alone.
+    latest = seed_document()
+    latest["config"]["startFrom"] = "latest"
+    assert compile_document(latest).fingerprint == fingerprint(spec, "fraud-detection")
 
 
 def test_session_and_hopping_policies() -> None:

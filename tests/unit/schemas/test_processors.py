@@ -36,13 +36,28 @@ def test_seed_example_validates_as_written() -> None:
     assert spec.config.parallelism == 4
     assert spec.config.checkpoint_interval == 60000
     assert spec.config.guarantee == "at_least_once"
+    assert spec.config.start_from == "earliest"
+
+
+def test_start_from_takes_earliest_or_latest() -> None:
+    document = spec_document({"type": "filter", "predicate": "true"})
+    document["config"] = {"startFrom": "latest"}
+    assert ProcessorSpec.model_validate(document).config.start_from == "latest"
+    document["config"] = {"startFrom": "now"}
+    with pytest.raises(ValidationError):
+        ProcessorSpec.model_validate(document)
 
 
 def test_wire_names_are_camel_case_and_round_trip() -> None:
     spec = ProcessorSpec.model_validate(seed_document())
     dumped = spec.model_dump(mode="json")
 
-    assert dumped["config"] == {"parallelism": 4, "checkpointInterval": 60000, "guarantee": "at_least_once"}
+    assert dumped["config"] == {
+        "parallelism": 4,
+        "checkpointInterval": 60000,
+        "guarantee": "at_least_once",
+        "startFrom": "earliest",
+    }
     assert dumped["operations"][2]["windowType"] == "tumbling"
     assert dumped["operations"][3]["groupBy"] == "userId"
     assert ProcessorSpec.model_validate(dumped) == spec
