@@ -141,7 +141,12 @@ async def test_seed_example_is_accepted_as_written(
             "args": {},
             "onError": "dlq",
         }
-        assert stored["spec"]["config"] == {"parallelism": 4, "checkpointInterval": 60000, "guarantee": "at_least_once"}
+        assert stored["spec"]["config"] == {
+            "parallelism": 4,
+            "checkpointInterval": 60000,
+            "guarantee": "at_least_once",
+            "startFrom": "earliest",
+        }
     finally:
         await gateway.delete(f"{API}/{body['processorId']}")
 
