@@ -247,7 +247,8 @@ class ProcessorRuntime:
         for tp in assigned:
             key = (tp.topic, tp.partition)
             start, log_start = self._start_offset(tp), self._log_start.get(key, 0)
-            if log_start > start and key not in self._expired_warned:
+            # Only a real position (something handled or committed) can have records deleted from under it.
+            if 0 < start < log_start and key not in self._expired_warned:
                 self._expired_warned.add(key)
                 log.warning(
                     "offsets %d..%d of %s were deleted by the topic's retention before this processor read them",
