@@ -94,6 +94,27 @@ class WindowedAggregate:
                 unreleased.append(Result(group_key, window, final["value"], final["timestamp"]))
         return tuple(unreleased)
 
+    def current(self, grouped: Grouped) -> tuple[Result, ...]:
+        """The stored results of the open windows an already-applied event belongs to. Under ``emit: changes`` a
+        replay after a crash sends these again: the table may have kept the event's effect while its output was
+        lost, and the latest value is what a reader of changes needs (at-least-once)."""
+        policy = self.stage.window
+        key, time = grouped.group_key, grouped.event_time_ms
+        if policy is None:
+            windows: list[Window | None] = [None]
+        elif policy.kind == "session":
+            starts = sorted(self._sessions.get(key, ()))
+            sessions = [Window(start, self.store[(key, start)]["end"]) for start in starts]
+            windows = [w for w in sessions if w.start <= time <= w.end]
+        else:
+            windows = list(policy.assign(time))
+        results = []
+        for window in windows:
+            entry = self.store.get((key, None if window is None else window.start))
+            if entry is not None and "state" in entry:
+                results.append(self._result(key, window, entry["state"], time))
+        return tuple(results)
+
     def note(self, result: Result, **details: Any) -> None:
         """Store ``details`` (how the result is being delivered) with a closed window's unreleased result."""
         assert result.window is not None  # noqa: S101 - only final results are noted

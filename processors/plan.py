@@ -96,9 +96,14 @@ class AggregateStage:
         return value
 
 
+#: Kafka (4.0 and later) refuses records stamped more than an hour ahead of the broker's clock by default. Results
+#: of a window longer than that are stamped window end - 1 while the window is open (`emit: changes`), and
+#: repartitioned events carry event time read from the payload, so the topics the gateway creates for a processor
+#: accept any timestamp.
+ANY_TIMESTAMP: Mapping[str, str] = {"message.timestamp.after.max.ms": str(2**63 - 1)}
 #: Repartition records keep their event-time timestamps, so time-based retention could delete replayed history
 #: before stage 2 reads it. The topic keeps records until the runtime deletes what its group has committed.
-REPARTITION_CONFIGS: Mapping[str, str] = {"retention.ms": "-1", "cleanup.policy": "delete"}
+REPARTITION_CONFIGS: Mapping[str, str] = {"retention.ms": "-1", "cleanup.policy": "delete", **ANY_TIMESTAMP}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,9 @@ class Topics:
 
     def configs_for(self, topic: str) -> dict[str, str]:
         """Topic configs to create ``topic`` with when it is missing (Kafka's defaults apply to the rest)."""
-        return dict(REPARTITION_CONFIGS) if topic == self.repartition else {}
+        if topic == self.repartition:
+            return dict(REPARTITION_CONFIGS)
+        return dict(ANY_TIMESTAMP) if topic in self.outputs else {}
 
     @property
     def outputs(self) -> tuple[str, ...]:

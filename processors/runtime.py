@@ -16,6 +16,7 @@ Failing events go to `<name>.dlq` with the value as received. Window maths and s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -25,6 +26,7 @@ from typing import Any
 import faust
 import orjson
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from faust.serializers import codecs
 
 from processors.aggregate_store import Result, Update, WindowedAggregate
@@ -140,6 +142,9 @@ class ProcessorRuntime:
         self._log_start: dict[tuple[str, int], int] = {}
         self._expired_warned: set[tuple[str, int]] = set()
         self._sink_next: dict[tuple[str, int], int] = {}
+        self._in_flight: list[tuple[str, Any]] = []
+        self._output_failure: str | None = None
+        self._stopping: asyncio.Future[None] | None = None
         self.executor = Executor(plan, self.lookups.tables)
         self.metrics = WorkerMetrics()
         self.failure: str | None = None
@@ -182,6 +187,7 @@ class ProcessorRuntime:
         app.on_before_shutdown.connect(self._stop_clients)
 
     async def _start_clients(self) -> None:
+        self._guard_commits()
         await self.housekeeper.start()
         await self.lookups.start()
         await self.report(status="running")
@@ -213,8 +219,14 @@ class ProcessorRuntime:
 
     async def _guard(self, handler: Any, event: KafkaEvent) -> None:
         message = event.message
+        if self._output_failure is not None:
+            await asyncio.Event().wait()  # the worker is stopping: handle nothing more
         try:
             await handler(event)
+        except KafkaError as exc:
+            # A write this handler awaited (a final result) failed; `_write`'s check stops the worker.
+            log.error("handling %s[%d]@%d failed: %r", message.topic, message.partition, message.offset, exc)
+            await asyncio.Event().wait()
         except ProcessorFailed as exc:
             self.failure = str(exc)
             await self.report(status="failed")
@@ -324,8 +336,11 @@ class ProcessorRuntime:
                 "offset": grouped.event.offset,
             },
         }
-        await self.topic(self.plan.topics.repartition).send(
-            key=orjson.dumps(grouped.group_key), value=orjson.dumps(body), timestamp=grouped.event_time_ms / 1000
+        await self._write(
+            self.plan.topics.repartition,
+            key=orjson.dumps(grouped.group_key),
+            value=orjson.dumps(body),
+            timestamp=grouped.event_time_ms / 1000,
         )
 
     # --- stage 2 -----------------------------------------------------------------------------------------
@@ -374,7 +389,7 @@ class ProcessorRuntime:
         for tp in self.app.consumer.assignment():
             last = self._last_event_wall.get(tp.partition)
             if tp.topic == repartition and last is not None and now - last >= idle_ms:
-                await self.topic(repartition).send(key=b"", value=orjson.dumps({"tick": now}), partition=tp.partition)
+                await self._write(repartition, key=b"", value=orjson.dumps({"tick": now}), partition=tp.partition)
 
     async def aggregate(self, kafka_event: KafkaEvent, grouped: Grouped, partition: int, offset: int) -> None:
         stage = self.plan.aggregate
@@ -385,10 +400,11 @@ class ProcessorRuntime:
         # the copy has a new repartition offset but the same source position, which is what identifies it.
         source = grouped.event
         applied_key = f"applied|{partition}|{source.partition}"
-        if self.table.get(applied_key, -1) >= source.offset:
-            return
-        update: Update = aggregate.apply(grouped, offset)
-        if update.replayed:
+        replayed = self.table.get(applied_key, -1) >= source.offset
+        update: Update | None = None if replayed else aggregate.apply(grouped, offset)
+        if update is None or update.replayed:
+            if stage.window is None or stage.window.emits_changes:
+                await self.emit_results(aggregate, aggregate.current(grouped))
             return
         self.table[applied_key] = source.offset
         if update.failure is not None:
@@ -458,7 +474,7 @@ class ProcessorRuntime:
         await self.app.producer.flush()
         _fault_point("final-before-send")
         pending = [
-            await self.topic(target).send(key=key, value=value, partition=partition, timestamp=timestamp / 1000)
+            await self._write(target, key=key, value=value, partition=partition, timestamp=timestamp / 1000)
             for _, target, partition, key, value, timestamp in outgoing
         ]
         for (_, target, partition, *_), future in zip(outgoing, pending, strict=True):
@@ -487,6 +503,52 @@ class ProcessorRuntime:
             await self._deliver_finals(aggregate, tuple(again))
 
     # --- outputs -----------------------------------------------------------------------------------------
+    #
+    # Faust only logs a record the broker refused (its future fails; the source offset is still committed), which
+    # would lose the result. Every record this runtime writes goes through `_write`: a failed write stops the
+    # worker before another offset is committed (`_guarded_commit` checks every write since the last commit).
+    # A refusal that retrying cannot fix (e.g. a timestamp the topic does not accept) reports the processor
+    # failed with the reason; anything else exits for a restart from the committed offsets.
+
+    async def _write(self, topic: str, **record: Any) -> Any:
+        future = await self.topic(topic).send(**record)
+        self._in_flight.append((topic, future))
+        future.add_done_callback(lambda done: self._check_write(topic, done))
+        return future
+
+    def _check_write(self, topic: str, future: Any) -> bool:
+        """True when the write succeeded (or is still pending); otherwise start stopping the worker."""
+        if not future.done() or future.cancelled() or future.exception() is None:
+            return True
+        if self._output_failure is None:
+            exc = future.exception()
+            self._output_failure = f"writing to {topic!r} failed: {type(exc).__name__}: {exc}"
+            retriable = bool(getattr(exc, "retriable", False)) or isinstance(exc, asyncio.TimeoutError)
+            self._stopping = asyncio.ensure_future(self._stop_after_output_failure(retriable=retriable))
+        return False
+
+    async def _stop_after_output_failure(self, *, retriable: bool) -> None:
+        log.error("%s; stopping without committing past it", self._output_failure)
+        if retriable:
+            os._exit(STALLED_EXIT_CODE)
+        self.failure = self._output_failure
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.report(status="failed"), 5)
+            await asyncio.wait_for(self.app.producer.flush(), 5)
+        os._exit(FAILED_EXIT_CODE)
+
+    def _guard_commits(self) -> None:
+        consumer: Any = self.app.consumer
+        commit = consumer._commit
+
+        async def guarded_commit(offsets: Any) -> bool:
+            written, self._in_flight = self._in_flight, []
+            # Faust flushes the producer before committing, so every write here has its answer.
+            if self._output_failure is None and all(self._check_write(topic, f) for topic, f in written):
+                return bool(await commit(offsets))
+            return False
+
+        consumer._commit = guarded_commit
 
     async def emit(self, event: Event, sink: str | None) -> None:
         target = sink or self.plan.topics.sink
@@ -497,7 +559,7 @@ class ProcessorRuntime:
         await self._send(target, key, value, event.timestamp)
 
     async def _send(self, target: str, key: bytes | None, value: bytes, timestamp_ms: int) -> None:
-        await self.topic(target).send(key=key, value=value, timestamp=timestamp_ms / 1000)
+        await self._write(target, key=key, value=value, timestamp=timestamp_ms / 1000)
         self.metrics.events_emitted += 1
 
     async def settle(self, kafka_event: KafkaEvent, outcome: Dropped | DeadLetter | Failed) -> None:
@@ -526,7 +588,7 @@ class ProcessorRuntime:
         headers = _headers(message) + dead_letter_headers(self.plan, source, index, error, reason=reason)
         # Stamped with the time of dead-lettering (the source's timestamp is a header): a replayed old event must
         # not fall to the DLQ's time-based retention at once.
-        await self.topic(self.plan.topics.dlq).send(key=message.key, value=value, headers=headers)
+        await self._write(self.plan.topics.dlq, key=message.key, value=value, headers=headers)
         self.metrics.dlq_events += 1
 
     # --- metrics -----------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class WorkerProcess:
     index: int
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
+    record_stamp: str = ""  # `updatedAt` of the spec record the worker was started from
     next_start: float = 0.0
     failed: bool = False
     started_at: float = field(default_factory=time.monotonic)
@@ -85,14 +86,7 @@ class Supervisor:
         if value is None:
             self.records.pop(processor_id, None)
             return
-        record = ProcessorRecord.model_validate_json(value)
-        previous = self.records.get(processor_id)
-        self.records[processor_id] = record
-        if previous is not None and previous.desired == "paused" and record.desired == "running":
-            # Resuming clears a failure: the operator asked for another try.
-            for worker in self.workers.values():
-                if worker.processor_id == processor_id:
-                    worker.failed = False
+        self.records[processor_id] = ProcessorRecord.model_validate_json(value)
 
     def wanted(self) -> dict[tuple[str, int], int]:
         """(processor id, worker index) -> version, for every worker that should run now."""
@@ -116,6 +110,11 @@ class Supervisor:
             worker = self.workers.setdefault(key, WorkerProcess(key[0], version, key[1]))
             if worker.process is not None and worker.process.returncode is not None:
                 await self._exited(worker)
+            if worker.failed and self.records[key[0]].updated_at != worker.record_stamp:
+                # The record changed since this worker started (resume writes it even when running): the
+                # operator asked for another try.
+                worker.failed = False
+                worker.restarts = 0
             if worker.process is None and not worker.failed and now >= worker.next_start:
                 await self._start(worker)
 
@@ -125,6 +124,7 @@ class Supervisor:
         folder.mkdir(parents=True, exist_ok=True)
         record_file = folder / f"v{record.version}.json"
         record_file.write_bytes(record.to_json())
+        worker.record_stamp = record.updated_at
         log_file = (folder / f"worker-{worker.index}.log").open("ab")
         worker.process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -153,7 +153,11 @@ class Supervisor:
         worker.process = None
         if code == FAILED_EXIT_CODE:
             worker.failed = True
-            log.warning("%s v%d failed on an onError: fail operation", worker.processor_id, worker.version)
+            log.warning(
+                "%s v%d failed (an onError: fail operation or a write Kafka refused); waiting for resume",
+                worker.processor_id,
+                worker.version,
+            )
             return
         # A worker that ran for a while before dying starts over with a short backoff.
         if time.monotonic() - worker.started_at > 60:

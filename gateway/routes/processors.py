@@ -236,7 +236,9 @@ async def _set_desired(request: Request, desired: Literal["running", "paused"]) 
     async with registry.write_lock:
         await registry.sync()
         record = _require(registry, request.path_params["processor_id"])
-        if record.desired != desired:
+        # Resume always writes: for a processor that is already running it is how an operator retries a failed
+        # one (the supervisor restarts failed workers on any change to a running processor's record).
+        if record.desired != desired or desired == "running":
             record = record.model_copy(update={"desired": desired, "updated_at": now_iso()})
             await registry.write(record)
     return JSONResponse(_document(registry, record))

@@ -572,3 +572,76 @@ async def test_start_from_latest_skips_what_the_source_already_holds(rig: Rig) -
     await asyncio.sleep(2)  # anything read from before the create would show up by now
     records = await read_all(rig.bootstrap, sink, 4, timeout_s=2)
     assert sorted(orjson.loads(r.value)["n"] for r in records) == [6, 7, 8, 9]
+
+
+async def test_results_of_windows_longer_than_an_hour_reach_the_sink(rig: Rig) -> None:
+    """While a 30-day window is open its results are stamped window end - 1, days ahead of the clock; Kafka 4
+    refuses such records on topics with default configs, so the sink the gateway creates accepts them."""
+    suffix = uuid.uuid4().hex[:8]
+    source = await rig.new_stream(partitions=1)
+    sink = f"monthly-{suffix}"
+    spec = {
+        "name": f"monthly-{suffix}",
+        "source": source,
+        "operations": [
+            {"type": "window", "windowType": "tumbling", "duration": 30 * 86_400_000},
+            {"type": "aggregate", "aggregation": "count", "groupBy": "userId"},
+        ],
+        "sink": sink,
+    }
+    await rig.create(spec)
+    for _ in range(3):
+        await rig.producer.send_and_wait(source, orjson.dumps({"userId": "a"}), key=b"a")
+
+    records = await wait_for(await_records(rig.bootstrap, sink, 3), 90, "the running counts of the open window")
+    assert [orjson.loads(r.value)["count"] for r in records] == [1, 2, 3]
+    assert all(r.timestamp == orjson.loads(r.value)["windowEnd"] - 1 for r in records)
+
+
+@pytest.mark.timeout(240)
+async def test_a_sink_that_refuses_results_fails_the_processor_without_losing_them(rig: Rig) -> None:
+    """A user-made sink that refuses timestamps an hour ahead (Kafka 4's default) cannot take the running
+    results of a 30-day window. The processor reports failed with the reason and commits nothing past them;
+    once the sink is fixed, resume delivers the window's latest result."""
+    suffix = uuid.uuid4().hex[:8]
+    source = await rig.new_stream(partitions=1)
+    sink = await rig.new_stream(partitions=1, configs={"message.timestamp.after.max.ms": "3600000"})
+    spec = {
+        "name": f"refused-{suffix}",
+        "source": source,
+        "operations": [
+            {"type": "window", "windowType": "tumbling", "duration": 30 * 86_400_000},
+            {"type": "aggregate", "aggregation": "count", "groupBy": "userId"},
+        ],
+        "sink": sink,
+        "config": {"checkpointInterval": 500},
+    }
+    processor_id = await rig.create(spec)
+    for _ in range(3):
+        await rig.producer.send_and_wait(source, orjson.dumps({"userId": "a"}), key=b"a")
+
+    async def failed() -> dict[str, Any] | None:
+        document: dict[str, Any] = (await rig.gateway.get(f"/api/v1/processors/{processor_id}")).json()
+        return document if document["status"] == "failed" else None
+
+    document = await wait_for(failed, 60, "the processor to report the refused write")
+    assert "InvalidTimestampError" in document["reason"], document
+    admin = AIOKafkaAdminClient(bootstrap_servers=rig.bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(f"_kafkagate.proc.{processor_id}")
+        assert all(meta.offset <= 0 for tp, meta in committed.items() if tp.topic == source), committed
+        unbounded = {"message.timestamp.after.max.ms": "9223372036854775807"}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, sink, configs=unbounded)])
+    finally:
+        await admin.close()
+
+    assert (await rig.gateway.post(f"/api/v1/processors/{processor_id}/resume")).status_code == 200
+    # The window's state may have reached the changelog before the worker stopped; the replayed events then
+    # send its latest value again (emit: changes is at-least-once), so the sink ends at the full count.
+    records = await wait_for(await_records(rig.bootstrap, sink, 1), 90, "results after the sink was fixed")
+    await asyncio.sleep(3)
+    records = await read_all(rig.bootstrap, sink, len(records), timeout_s=2)
+    counts = [orjson.loads(r.value)["count"] for r in records]
+    assert counts[-1] == 3, counts
+    assert all(1 <= n <= 3 for n in counts), counts

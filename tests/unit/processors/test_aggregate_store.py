@@ -228,3 +228,31 @@ def test_a_restart_hands_back_unreleased_finals_and_never_recomputes_them() -> N
     assert again.send("a", 3, offset=2).results == ()
     assert again.send("b", 11, offset=3).results == ()
     assert again.store[("a", 0)]["final"]["value"]["count"] == 2
+
+
+def grouped(key: str, time: int) -> Grouped:
+    return Grouped(Event({"userId": key}, key=key, timestamp=time), key, time, 1)
+
+
+def test_a_replayed_event_finds_the_latest_values_of_its_open_windows() -> None:
+    feed = Feed(stage_of({"windowType": "hopping", "duration": 10, "advance": 5}))
+    feed.send("a", 7)
+    feed.send("a", 8)
+
+    assert counts(feed.aggregate.current(grouped("a", 7))) == [("a", 0, 10, 2), ("a", 5, 15, 2)]
+    feed.send("b", 12)  # closes [0, 10)
+    assert counts(feed.aggregate.current(grouped("a", 7))) == [("a", 5, 15, 2)]
+    assert feed.aggregate.current(grouped("c", 7)) == ()
+
+
+def test_current_values_of_sessions_and_of_an_unwindowed_aggregate() -> None:
+    sessions = Feed(stage_of({"windowType": "session", "gap": 10, "grace": 100}))
+    sessions.send("a", 0)
+    sessions.send("a", 5)
+    assert [(r.window, r.value["count"]) for r in sessions.aggregate.current(grouped("a", 5))] == [(Window(0, 5), 2)]
+
+    running = Feed(stage_of(None, "sum", "amount"))
+    running.send("a", 1, measure=4)
+    running.send("a", 2, measure=5)
+    (result,) = running.aggregate.current(grouped("a", 2))
+    assert result.value == {"userId": "a", "sum": 9}
