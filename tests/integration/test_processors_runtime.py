@@ -574,14 +574,10 @@ async def test_start_from_latest_skips_what_the_source_already_holds(rig: Rig) -
     assert sorted(orjson.loads(r.value)["n"] for r in records) == [6, 7, 8, 9]
 
 
-async def test_results_of_windows_longer_than_an_hour_reach_the_sink(rig: Rig) -> None:
-    """While a 30-day window is open its results are stamped window end - 1, days ahead of the clock; Kafka 4
-    refuses such records on topics with default configs, so the sink the gateway creates accepts them."""
-    suffix = uuid.uuid4().hex[:8]
-    source = await rig.new_stream(partitions=1)
-    sink = f"monthly-{suffix}"
-    spec = {
-        "name": f"monthly-{suffix}",
+def monthly_counts(name: str, source: str, sink: str) -> dict[str, Any]:
+    """Counts per user in 30-day windows, emitted on every change (stamped window end - 1, days ahead)."""
+    return {
+        "name": name,
         "source": source,
         "operations": [
             {"type": "window", "windowType": "tumbling", "duration": 30 * 86_400_000},
@@ -589,7 +585,14 @@ async def test_results_of_windows_longer_than_an_hour_reach_the_sink(rig: Rig) -
         ],
         "sink": sink,
     }
-    await rig.create(spec)
+
+
+async def test_results_of_windows_longer_than_an_hour_reach_the_sink(rig: Rig) -> None:
+    """While a 30-day window is open its results are stamped window end - 1, days ahead of the clock; Kafka 4
+    refuses such records on topics with default configs, so the sink the gateway creates accepts them."""
+    source = await rig.new_stream(partitions=1)
+    sink = f"monthly-{uuid.uuid4().hex[:8]}"
+    await rig.create(monthly_counts(sink, source, sink))
     for _ in range(3):
         await rig.producer.send_and_wait(source, orjson.dumps({"userId": "a"}), key=b"a")
 
@@ -603,19 +606,10 @@ async def test_a_sink_that_refuses_results_fails_the_processor_without_losing_th
     """A user-made sink that refuses timestamps an hour ahead (Kafka 4's default) cannot take the running
     results of a 30-day window. The processor reports failed with the reason and commits nothing past them;
     once the sink is fixed, resume delivers the window's latest result."""
-    suffix = uuid.uuid4().hex[:8]
     source = await rig.new_stream(partitions=1)
     sink = await rig.new_stream(partitions=1, configs={"message.timestamp.after.max.ms": "3600000"})
-    spec = {
-        "name": f"refused-{suffix}",
-        "source": source,
-        "operations": [
-            {"type": "window", "windowType": "tumbling", "duration": 30 * 86_400_000},
-            {"type": "aggregate", "aggregation": "count", "groupBy": "userId"},
-        ],
-        "sink": sink,
-        "config": {"checkpointInterval": 500},
-    }
+    spec = monthly_counts(f"refused-{uuid.uuid4().hex[:8]}", source, sink)
+    spec["config"] = {"checkpointInterval": 500}
     processor_id = await rig.create(spec)
     for _ in range(3):
         await rig.producer.send_and_wait(source, orjson.dumps({"userId": "a"}), key=b"a")
