@@ -68,29 +68,31 @@ class Housekeeper:
         ordered = sorted(partitions)
         return int(DefaultPartitioner()(key, ordered, ordered))
 
-    async def contains(self, tp: TopicPartition, start: int, key: bytes | None, value: bytes) -> bool:
-        """Whether ``tp`` holds a record with exactly this key and value at ``start`` or later."""
+    async def find(
+        self, tp: TopicPartition, start: int, wanted: set[tuple[bytes | None, bytes]]
+    ) -> set[tuple[bytes | None, bytes]]:
+        """Which of the ``wanted`` (key, value) records ``tp`` holds at ``start`` or later: one read of the
+        partition up to its current end, however many records are looked for."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
         )
+        found: set[tuple[bytes | None, bytes]] = set()
         await consumer.start()
         try:
             consumer.assign([tp])
             end = (await consumer.end_offsets([tp]))[tp]
-            if end <= start:
-                return False
-            consumer.seek(tp, start)
-            while True:
+            if end > start:
+                consumer.seek(tp, start)
+            while end > start and found != wanted and await consumer.position(tp) < end:
                 batches = await consumer.getmany(tp, timeout_ms=1000)
-                for record in batches.get(tp, []):
-                    if record.key == key and record.value == value:
-                        return True
-                    if record.offset + 1 >= end:
-                        return False
-                if await consumer.position(tp) >= end:
-                    return False
+                found.update(
+                    (record.key, record.value)
+                    for record in batches.get(tp, [])
+                    if record.offset < end and (record.key, record.value) in wanted
+                )
         finally:
             await consumer.stop()
+        return found
 
     async def purge(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Delete the records below the group's committed offset; returns the new log start per partition."""

@@ -48,6 +48,7 @@ KafkaEvent = Any  # faust's EventT: key, value and .message (topic, partition, o
 STALL_AFTER_S = 20.0
 STALLED_EXIT_CODE = 75  # EX_TEMPFAIL: the supervisor restarts the worker
 PURGE_INTERVAL_S = 10.0
+_IN_FLIGHT_PRUNE_AT = 10_000
 FAULT_EXIT_CODE = 137  # as a process killed by SIGKILL reports itself in a shell
 
 
@@ -89,6 +90,14 @@ def _encode(event: Event) -> tuple[bytes | None, bytes]:
     else:
         key = (event.key if isinstance(event.key, str) else orjson.dumps(event.key).decode()).encode()
     return key, orjson.dumps(event.value)
+
+
+def _write_error(future: Any) -> BaseException | None:
+    """The error a finished write failed with; None while it is pending, or when it succeeded."""
+    if not future.done() or future.cancelled():
+        return None
+    error: BaseException | None = future.exception()
+    return error
 
 
 def _fault_point(name: str) -> None:
@@ -224,8 +233,8 @@ class ProcessorRuntime:
         try:
             await handler(event)
         except KafkaError as exc:
-            # A write this handler awaited (a final result) failed; `_write`'s check stops the worker.
-            log.error("handling %s[%d]@%d failed: %r", message.topic, message.partition, message.offset, exc)
+            # A write this handler awaited (a final result) failed.
+            self._output_failed(f"handling {message.topic}[{message.partition}]@{message.offset}", exc)
             await asyncio.Event().wait()
         except ProcessorFailed as exc:
             self.failure = str(exc)
@@ -487,18 +496,27 @@ class ProcessorRuntime:
 
     async def _resolve_unreleased(self, aggregate: WindowedAggregate, unreleased: tuple[Result, ...]) -> None:
         again = []
+        # Per sink partition: where to start reading, and which (key, value) records each result was sent as.
+        searches: dict[TopicPartition, tuple[int, dict[tuple[bytes | None, bytes], list[Result]]]] = {}
         for result in unreleased:
             noted = aggregate.delivery(result)
             if not noted:
                 again.append(result)  # noted nothing durable, so it was never sent
                 continue
             tp = TopicPartition(noted["sink"], noted["partition"])
-            key = None if noted["key"] is None else str(noted["key"]).encode()
-            if await self.housekeeper.contains(tp, noted["after"], key, str(noted["sent"]).encode()):
-                log.info("final result for %s window %s was sent before a restart", result.group_key, result.window)
-                aggregate.release(result)
-            else:
-                again.append(result)
+            record = (None if noted["key"] is None else str(noted["key"]).encode(), str(noted["sent"]).encode())
+            start, sent = searches.get(tp, (noted["after"], {}))
+            sent.setdefault(record, []).append(result)
+            searches[tp] = (min(start, noted["after"]), sent)
+        for tp, (start, sent) in searches.items():
+            found = await self.housekeeper.find(tp, start, set(sent))
+            for record, results in sent.items():
+                if record not in found:
+                    again.extend(results)
+                    continue
+                for result in results:
+                    log.info("final result for %s window %s was sent before a restart", result.group_key, result.window)
+                    aggregate.release(result)
         if again:
             await self._deliver_finals(aggregate, tuple(again))
 
@@ -506,26 +524,24 @@ class ProcessorRuntime:
     #
     # Faust only logs a record the broker refused (its future fails; the source offset is still committed), which
     # would lose the result. Every record this runtime writes goes through `_write`: a failed write stops the
-    # worker before another offset is committed (`_guarded_commit` checks every write since the last commit).
+    # worker before another offset is committed (`_guard_commits` checks every write since the last commit).
     # A refusal that retrying cannot fix (e.g. a timestamp the topic does not accept) reports the processor
     # failed with the reason; anything else exits for a restart from the committed offsets.
 
     async def _write(self, topic: str, **record: Any) -> Any:
         future = await self.topic(topic).send(**record)
         self._in_flight.append((topic, future))
-        future.add_done_callback(lambda done: self._check_write(topic, done))
+        if len(self._in_flight) > _IN_FLIGHT_PRUNE_AT:
+            # Writes without a commit to follow (idle-close ticks): keep only what is pending or failed.
+            self._in_flight = [(t, f) for t, f in self._in_flight if _write_error(f) is not None or not f.done()]
         return future
 
-    def _check_write(self, topic: str, future: Any) -> bool:
-        """True when the write succeeded (or is still pending); otherwise start stopping the worker."""
-        if not future.done() or future.cancelled() or future.exception() is None:
-            return True
+    def _output_failed(self, what: str, exc: BaseException) -> None:
+        """Start stopping the worker (once): nothing is committed past a lost output."""
         if self._output_failure is None:
-            exc = future.exception()
-            self._output_failure = f"writing to {topic!r} failed: {type(exc).__name__}: {exc}"
+            self._output_failure = f"{what} failed: {type(exc).__name__}: {exc}"
             retriable = bool(getattr(exc, "retriable", False)) or isinstance(exc, asyncio.TimeoutError)
             self._stopping = asyncio.ensure_future(self._stop_after_output_failure(retriable=retriable))
-        return False
 
     async def _stop_after_output_failure(self, *, retriable: bool) -> None:
         log.error("%s; stopping without committing past it", self._output_failure)
@@ -544,9 +560,13 @@ class ProcessorRuntime:
         async def guarded_commit(offsets: Any) -> bool:
             written, self._in_flight = self._in_flight, []
             # Faust flushes the producer before committing, so every write here has its answer.
-            if self._output_failure is None and all(self._check_write(topic, f) for topic, f in written):
-                return bool(await commit(offsets))
-            return False
+            for topic, future in written:
+                error = _write_error(future)
+                if error is not None:
+                    self._output_failed(f"writing to {topic!r}", error)
+            if self._output_failure is not None:
+                return False
+            return bool(await commit(offsets))
 
         consumer._commit = guarded_commit
 

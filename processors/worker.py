@@ -35,16 +35,11 @@ def worker_name(index: int) -> str:
     return f"{socket.gethostname()}:{index}"
 
 
-async def ensure_metrics_topic(bootstrap: str) -> None:
+async def ensure_metrics_topic(admin: AIOKafkaAdminClient) -> None:
     """Workers may start before any gateway created the metrics topic; either side creates it, same config."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topic = NewTopic(METRICS_TOPIC, 1, 1, topic_configs={"retention.ms": str(METRICS_RETENTION_MS)})
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics([topic])
-    finally:
-        await admin.close()
+    topic = NewTopic(METRICS_TOPIC, 1, 1, topic_configs={"retention.ms": str(METRICS_RETENTION_MS)})
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await admin.create_topics([topic])
 
 
 async def source_partitions(bootstrap: str, topic: str) -> int:
@@ -62,7 +57,7 @@ async def source_partitions(bootstrap: str, topic: str) -> int:
     raise SystemExit(f"source stream {topic!r} does not exist")
 
 
-async def ensure_repartition_configs(bootstrap: str, topics: Topics) -> None:
+async def ensure_repartition_configs(admin: AIOKafkaAdminClient, topics: Topics) -> None:
     """Give a repartition topic made with other settings (by an earlier release) the configs it needs.
 
     The gateway creates the topic with them; AlterConfigs replaces the whole override set, which is right here
@@ -72,24 +67,24 @@ async def ensure_repartition_configs(bootstrap: str, topics: Topics) -> None:
     if name is None:
         return
     wanted = topics.configs_for(name)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
-        (result,) = described.to_object()["resources"]
-        current = {entry["config_names"]: entry["config_value"] for entry in result["config_entries"]}
-        if result["error_code"] == 0 and any(current.get(key) != value for key, value in wanted.items()):
-            log.info("setting %s on %s", wanted, name)
-            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted)])
-    finally:
-        await admin.close()
+    (described,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+    (result,) = described.to_object()["resources"]
+    current = {entry["config_names"]: entry["config_value"] for entry in result["config_entries"]}
+    if result["error_code"] == 0 and any(current.get(key) != value for key, value in wanted.items()):
+        log.info("setting %s on %s", wanted, name)
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted)])
 
 
 async def prepare(bootstrap: str, topics: Topics) -> int:
     """Everything a worker needs before Faust starts; returns the source's partition count."""
-    await ensure_metrics_topic(bootstrap)
-    partitions = await source_partitions(bootstrap, topics.source)
-    await ensure_repartition_configs(bootstrap, topics)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await ensure_metrics_topic(admin)
+        partitions = await source_partitions(bootstrap, topics.source)
+        await ensure_repartition_configs(admin, topics)
+    finally:
+        await admin.close()
     return partitions
 
 
