@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from gateway import errors as ge
+from gateway.kafka import connect
 from gateway.kafka.logdirs import DescribeLogDirsRequest
 from gateway.kafka.translate import translate
 from gateway.names import is_internal
@@ -69,21 +70,8 @@ class StreamAdmin:
         return self._admin is not None and self._offsets is not None
 
     async def start(self) -> None:
-        s = self._settings
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=s.bootstrap_servers,
-            client_id=f"{s.client_id}-admin",
-            request_timeout_ms=s.admin_request_timeout_ms,
-            metadata_max_age_ms=s.metadata_max_age_ms,
-        )
-        offsets = AIOKafkaConsumer(
-            bootstrap_servers=s.bootstrap_servers,
-            client_id=f"{s.client_id}-offsets",
-            group_id=None,
-            enable_auto_commit=False,
-            request_timeout_ms=s.admin_request_timeout_ms,
-            metadata_max_age_ms=s.metadata_max_age_ms,
-        )
+        admin = AIOKafkaAdminClient(**connect.client_args(self._settings, "admin"))
+        offsets = connect.consumer(self._settings, "offsets", group_id=None)
         try:
             await admin.start()
             await offsets.start()

@@ -13,6 +13,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from gateway import errors as ge
+from gateway.kafka import connect
 from gateway.kafka.admin import StreamAdmin
 from gateway.kafka.translate import translate
 from gateway.settings import Settings
@@ -110,14 +111,7 @@ class GroupAdmin:
     async def commit_without_member(self, group: str, stream: str, partition_offsets: dict[int, int]) -> None:
         """Commit for a group with no active members, straight to the group coordinator."""
         offsets = {TopicPartition(stream, p): o for p, o in partition_offsets.items()}
-        s = self._settings
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=s.bootstrap_servers,
-            client_id=f"{s.client_id}-committer",
-            group_id=group,
-            enable_auto_commit=False,
-            request_timeout_ms=s.admin_request_timeout_ms,
-        )
+        consumer = connect.consumer(self._settings, "committer", group_id=group)
         try:
             await consumer.start()
             consumer.assign(list(offsets))
@@ -150,14 +144,7 @@ class GroupAdmin:
 
     async def _reader_consumer(self) -> AIOKafkaConsumer:
         if self._reader is None:
-            s = self._settings
-            reader = AIOKafkaConsumer(
-                bootstrap_servers=s.bootstrap_servers,
-                client_id=f"{s.client_id}-reader",
-                group_id=None,
-                enable_auto_commit=False,
-                request_timeout_ms=s.admin_request_timeout_ms,
-            )
+            reader = connect.consumer(self._settings, "reader", group_id=None)
             await reader.start()
             self._reader = reader
         return self._reader

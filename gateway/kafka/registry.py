@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from gateway import errors as ge
+from gateway.kafka import connect
 from gateway.kafka.admin import StreamAdmin
 from gateway.kafka.producer import EventProducer, OutgoingRecord
 from gateway.kafka.translate import translate
@@ -84,16 +85,7 @@ class ProcessorRegistry:
             if self._tail is not None:
                 return
             await self._ensure_topics()
-            s = self._settings
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=s.bootstrap_servers,
-                client_id=f"{s.client_id}-processors",
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                request_timeout_ms=s.admin_request_timeout_ms,
-                metadata_max_age_ms=s.metadata_max_age_ms,
-            )
+            consumer = connect.consumer(self._settings, "processors", group_id=None, auto_offset_reset="earliest")
             try:
                 await consumer.start()
                 consumer.assign([_SPEC, _METRICS])

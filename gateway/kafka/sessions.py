@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka import errors as ke
 
 from gateway import errors as ge
+from gateway.kafka import connect
 from gateway.kafka.translate import translate
 from gateway.records import render
 from gateway.settings import Settings
@@ -58,15 +59,12 @@ class ConsumerSession:
         self.group, self.stream = group, stream
         self._settings = settings
         reset = initial if initial in ("earliest", "latest") else "latest"
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            client_id=f"{settings.client_id}-consumer",
+        self.consumer = connect.consumer(
+            settings,
+            "consumer",
             group_id=group,
-            enable_auto_commit=False,
             auto_offset_reset=reset,
             max_poll_interval_ms=settings.consumer_idle_timeout_ms + 60_000,
-            request_timeout_ms=settings.admin_request_timeout_ms,
-            metadata_max_age_ms=settings.metadata_max_age_ms,
         )
         self.lock = asyncio.Lock()
         self.assigned: set[TopicPartition] = set()
