@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.ports import free_port
+from scripts import launcher
 
-KAFKA_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "kafka.py"
 _LOG_TAIL_CHARS = 3000
 
 
@@ -36,21 +34,9 @@ def throwaway_broker(data_dir: Path, timeout_s: float = 90.0) -> Iterator[Broker
     `down` runs even when `up` failed or was interrupted: `kafka.py` starts Java in its own session, so a
     Ctrl-C that kills the script would otherwise leave the broker running.
     """
-    command = [sys.executable, str(KAFKA_SCRIPT)]
     try:
         result = subprocess.run(  # noqa: S603 - our own script, fixed argv
-            [
-                *command,
-                "up",
-                "--dir",
-                str(data_dir),
-                "--port",
-                str(free_port()),
-                "--controller-port",
-                str(free_port()),
-                "--timeout",
-                str(timeout_s),
-            ],
+            launcher.up_argv(data_dir, launcher.free_port(), launcher.free_port(), timeout_s=timeout_s),
             capture_output=True,
             text=True,
             check=False,
@@ -59,6 +45,10 @@ def throwaway_broker(data_dir: Path, timeout_s: float = 90.0) -> Iterator[Broker
             log = data_dir / "broker.log"
             tail = log.read_text(errors="replace")[-_LOG_TAIL_CHARS:] if log.exists() else ""
             raise BenchError(f"could not start Kafka: {result.stderr.strip()}\n--- {log} ---\n{tail}")
-        yield Broker(result.stdout.strip().splitlines()[-1], _pid(data_dir))
+        try:
+            bootstrap = launcher.parse_bootstrap(result.stdout)
+        except ValueError as exc:
+            raise BenchError(f"{exc}\n--- stderr ---\n{result.stderr.strip()}") from exc
+        yield Broker(bootstrap, _pid(data_dir))
     finally:
-        subprocess.run([*command, "down", "--dir", str(data_dir)], capture_output=True, check=False)  # noqa: S603
+        subprocess.run(launcher.down_argv(data_dir), capture_output=True, check=False)  # noqa: S603

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from bench.errors import BenchError
-from bench.ports import free_port
+from scripts.launcher import free_port
 
 _STOP_GRACE_S = 15.0
 _LOG_TAIL_CHARS = 3000

@@ -90,9 +90,21 @@ def libs_dir() -> Path:
     target.mkdir(parents=True, exist_ok=True)
     (target / "pom.xml").write_text(POM.format(kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
     print(f"installing Apache Kafka {KAFKA_VERSION} from Maven Central into {libs}", file=sys.stderr)
+    # Maven writes to stdout even with -q (ANSI resets among them); stdout is reserved for what this script
+    # prints (the libs dir, the bootstrap address), so Maven's output goes to stderr.
     result = subprocess.run(
-        ["mvn", "-B", "-q", "dependency:copy-dependencies", f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
         cwd=target,
+        stdout=sys.stderr,
+        stdin=subprocess.DEVNULL,
         check=False,
     )
     if result.returncode != 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-KAFKA_SCRIPT = ROOT / "scripts" / "kafka.py"
+from scripts import launcher
+
 # Retention runs every second instead of every 5 minutes, so a test whose records could fall to time-based
 # retention (old event timestamps) fails every time instead of once in a while.
-BROKER_SETTINGS = ("--set", "log.retention.check.interval.ms=1000")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+BROKER_SETTINGS = ("log.retention.check.interval.ms=1000",)
 
 
 @dataclass(frozen=True)
@@ -47,32 +38,25 @@ def kafka_broker() -> Iterator[Broker]:
         yield Broker(reuse, None)
         return
     data_dir = Path(tempfile.mkdtemp(prefix="kafkagate-test-broker-"))
-    port, controller_port = _free_port(), _free_port()
     result = subprocess.run(  # noqa: S603 - our own script, fixed argv
-        [
-            sys.executable,
-            str(KAFKA_SCRIPT),
-            "up",
-            "--dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--controller-port",
-            str(controller_port),
-            *BROKER_SETTINGS,
-        ],
+        launcher.up_argv(data_dir, launcher.free_port(), launcher.free_port(), BROKER_SETTINGS),
         capture_output=True,
         text=True,
         check=False,
     )
+    log = data_dir / "broker.log"
     if result.returncode != 0:
-        log = data_dir / "broker.log"
         tail = log.read_text()[-4000:] if log.exists() else ""
         pytest.fail(f"could not start Kafka: {result.stderr}\n--- {log} ---\n{tail}", pytrace=False)
     try:
-        yield Broker(result.stdout.strip().splitlines()[-1], data_dir)
+        bootstrap = launcher.parse_bootstrap(result.stdout)
+    except ValueError as exc:
+        subprocess.run(launcher.down_argv(data_dir), check=False)  # noqa: S603
+        pytest.fail(f"{exc}\n--- stderr ---\n{result.stderr}", pytrace=False)
+    try:
+        yield Broker(bootstrap, data_dir)
     finally:
-        subprocess.run([sys.executable, str(KAFKA_SCRIPT), "down", "--dir", str(data_dir)], check=False)  # noqa: S603
+        subprocess.run(launcher.down_argv(data_dir), check=False)  # noqa: S603
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,7 +13,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import BROKER_SETTINGS, KAFKA_SCRIPT, Broker
+from scripts import launcher
+from tests.conftest import BROKER_SETTINGS, Broker
 from tests.integration.conftest import GatewayFactory, read_all
 
 pytestmark = [pytest.mark.kafka, pytest.mark.chaos, pytest.mark.slow]
@@ -23,22 +23,11 @@ pytestmark = [pytest.mark.kafka, pytest.mark.chaos, pytest.mark.slow]
 async def restart(broker: Broker) -> None:
     assert broker.data_dir is not None
     port, controller_port = (broker.data_dir / "ports").read_text().split()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(KAFKA_SCRIPT),
-        "up",
-        "--dir",
-        str(broker.data_dir),
-        "--port",
-        port,
-        "--controller-port",
-        controller_port,
-        *BROKER_SETTINGS,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, stderr = await proc.communicate()
+    argv = launcher.up_argv(broker.data_dir, int(port), int(controller_port), BROKER_SETTINGS)
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = await proc.communicate()
     assert proc.returncode == 0, stderr.decode()
+    assert launcher.parse_bootstrap(stdout.decode()) == broker.bootstrap
 
 
 async def test_acknowledged_events_survive_a_broker_crash(
