@@ -38,6 +38,8 @@ worker: install
 	$(VENV)/bin/kafkagate worker
 
 # The gateway in the foreground and the processor supervisor beside it; Ctrl-C stops both (Kafka keeps running).
+# Open by default, for trying it out on your machine: `make run KAFKAGATE_AUTH=required KAFKAGATE_ADMIN_TOKEN=...`.
+run: export KAFKAGATE_AUTH ?= off
 run: install kafka-up
 	@$(VENV)/bin/kafkagate worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \

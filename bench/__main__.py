@@ -51,6 +51,7 @@ def run(argv: list[str] | None = None) -> int:
     plan = parse_plan(argv)
     reuse = os.environ.get(REUSE_VARIABLE)
     gateway_env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKAGATE_BENCH_")}
+    gateway_env.setdefault("KAFKAGATE_AUTH", "off")
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     logging.basicConfig(level=logging.WARNING, format="bench: %(name)s: %(message)s")
     work_dir = Path(tempfile.mkdtemp(prefix="kafkagate-bench-"))
@@ -65,7 +66,7 @@ def run(argv: list[str] | None = None) -> int:
                 broker_note = f"throwaway {broker.bootstrap}"
             progress(f"starting the gateway against {broker.bootstrap}")
             gateway = stack.enter_context(gateway_process(broker.bootstrap, gateway_env, work_dir / "gateway.log"))
-            settings = Settings(bootstrap_servers=broker.bootstrap)
+            settings = Settings(bootstrap_servers=broker.bootstrap, auth="off")
             probe = CpuProbe(gateway.pid, broker.pid)
             with _event_loop_runner() as runner:
                 measurements = runner.run(run_suite(plan, settings, gateway.base_url, probe))

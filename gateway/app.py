@@ -15,11 +15,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import errors as ge
+from gateway.authentication import AuthenticationMiddleware, Authenticator, RootTokenAuthenticator
 from gateway.context import GatewayContext, request_id
 from gateway.kafka.clients import KafkaClients
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
-from gateway.responses import JSONResponse, ProblemResponse
+from gateway.responses import JSONResponse, problem_response
 from gateway.routes import consume, consumers, processors, produce, streams
 from gateway.settings import Settings
 
@@ -27,12 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def problem(request: Request, exc: ge.GatewayError) -> Response:
-    body = ge.problem_body(exc, instance=request.url.path, request_id=request_id(request))
-    # Set here too: responses for unhandled errors bypass RequestIdMiddleware on their way out.
-    headers = {"x-request-id": request_id(request)}
-    if exc.retry_after_s is not None:
-        headers["retry-after"] = str(exc.retry_after_s)
-    return ProblemResponse(body, status_code=exc.status, headers=headers)
+    return problem_response(exc, request.url.path, request_id(request))
 
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
@@ -106,6 +102,13 @@ def routes() -> list[Route]:
     ]
 
 
+def authenticator(settings: Settings) -> Authenticator | None:
+    if settings.auth == "off":
+        return None
+    assert settings.admin_token is not None  # noqa: S101 - Settings refuses auth=required without one
+    return RootTokenAuthenticator(settings.admin_token.get_secret_value())
+
+
 def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlette:
     """Build the gateway. Pass `kafka` to share or inspect clients; by default the app owns its own."""
     clients = kafka or KafkaClients(settings)
@@ -123,7 +126,10 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlet
 
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(AuthenticationMiddleware, authenticator=authenticator(settings)),
+        ],
         exception_handlers={
             ge.GatewayError: on_gateway_error,
             HTTPException: on_http_error,

@@ -9,11 +9,11 @@ import sys
 from pydantic import ValidationError
 
 
-def _settings() -> object:
+def _settings(**overrides: object) -> object:
     from gateway.settings import Settings
 
     try:
-        return Settings()
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = [
             f"  KAFKAGATE_{'_'.join(str(p) for p in e['loc']).upper() or '(settings)'}: {e['msg']}"
@@ -21,6 +21,15 @@ def _settings() -> object:
         ]
         print("kafkagate: invalid configuration\n" + "\n".join(lines), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+OPEN_BANNER = """
+################################################################################
+#  WARNING: KAFKAGATE_AUTH=off. THIS GATEWAY IS OPEN.                          #
+#  Anyone who can reach its port can produce, consume and delete every stream. #
+#  Never expose it. Set KAFKAGATE_AUTH=required and KAFKAGATE_ADMIN_TOKEN.      #
+################################################################################
+"""
 
 
 def serve() -> None:
@@ -31,6 +40,8 @@ def serve() -> None:
 
     settings = _settings()
     assert isinstance(settings, Settings)  # noqa: S101 - narrowing for the type checker
+    if settings.auth == "off":
+        print(OPEN_BANNER, file=sys.stderr, flush=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -47,7 +58,8 @@ def worker() -> None:
     from gateway.settings import Settings
     from processors.supervisor import run
 
-    settings = _settings()
+    # The supervisor serves no HTTP, so it needs no credentials.
+    settings = _settings(auth="off")
     assert isinstance(settings, Settings)  # noqa: S101 - narrowing for the type checker
     run(settings.bootstrap_servers, settings.processor_data_dir)
 

@@ -41,6 +41,7 @@ class GatewayError(Exception):
     error: ClassVar[str] = "INTERNAL_ERROR"
     title: ClassVar[str] = "Internal error"
     retriable: ClassVar[bool] = False
+    headers: ClassVar[dict[str, str]] = {}  # response headers every error of this class carries
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None, retry_after_s: int | None = None):
         super().__init__(detail)
@@ -79,6 +80,7 @@ class InvalidPartitions(BadRequest):
 
 class Unauthorized(GatewayError):
     status, code, error, title = 401, 1018, "UNAUTHORIZED", "Unauthorized"
+    headers: ClassVar[dict[str, str]] = {"www-authenticate": 'Bearer realm="kafkagate"'}
 
 
 class NotFound(GatewayError):

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from gateway.errors import GatewayError, problem_body
+
 
 class JSONResponse(Response):
     media_type = "application/json"
@@ -17,3 +19,15 @@ class JSONResponse(Response):
 
 class ProblemResponse(JSONResponse):
     media_type = "application/problem+json"
+
+
+def problem_response(exc: GatewayError, path: str, request_id: str) -> ProblemResponse:
+    """The problem document for `exc`, with its class's headers and `Retry-After` when it has one.
+
+    The request id header is set here too: responses for unhandled errors and those written by middleware
+    bypass RequestIdMiddleware on their way out.
+    """
+    headers = {**exc.headers, "x-request-id": request_id}
+    if exc.retry_after_s is not None:
+        headers["retry-after"] = str(exc.retry_after_s)
+    return ProblemResponse(problem_body(exc, instance=path, request_id=request_id), exc.status, headers)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_SECRET_CHARS = 32
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
 
 
@@ -51,12 +52,41 @@ class Settings(BaseSettings):
 
     processor_data_dir: Path = Path.home() / ".cache" / "kafkagate" / "processors"
 
+    # --- trust boundary: authentication, tenants ---
+    auth: Literal["required", "off"] = "required"
+    # The root credential: every scope over every tenant. Required (>= 32 characters) when auth is required.
+    admin_token: SecretStr | None = None
+    # Signs the JWTs of `POST /auth/token`; generated once and kept in the key store when unset.
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_s: int = Field(default=3600, ge=60)
+
+    # --- idempotency keys ---
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    # --- quotas and overload ---
+    # Per key token buckets (a key's own `rateLimit` overrides these); 0 turns a bucket off.
+    rate_limit_requests_per_s: float = Field(default=1000.0, ge=0)
+    rate_limit_bytes_per_s: float = Field(default=64 * 1024 * 1024, ge=0)
+    max_inflight_produce_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    shutdown_grace_s: int = Field(default=30, ge=1)
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.produce_timeout_ms > self.producer_request_timeout_ms * 4:
             raise ValueError("KAFKAGATE_PRODUCE_TIMEOUT_MS must not exceed 4 x KAFKAGATE_PRODUCER_REQUEST_TIMEOUT_MS")
         if self.consume_max_bytes < self.max_body_bytes:
             raise ValueError("KAFKAGATE_CONSUME_MAX_BYTES must be at least KAFKAGATE_MAX_BODY_BYTES")
+        if self.auth == "required":
+            token = self.admin_token.get_secret_value() if self.admin_token is not None else ""
+            if len(token) < MIN_SECRET_CHARS:
+                raise ValueError(
+                    f"KAFKAGATE_ADMIN_TOKEN must be set to at least {MIN_SECRET_CHARS} characters when "
+                    "KAFKAGATE_AUTH=required (or set KAFKAGATE_AUTH=off to run an open gateway)"
+                )
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"KAFKAGATE_JWT_SECRET must be at least {MIN_SECRET_CHARS} characters")
+        if self.max_inflight_produce_bytes < self.max_body_bytes:
+            raise ValueError("KAFKAGATE_MAX_INFLIGHT_PRODUCE_BYTES must be at least KAFKAGATE_MAX_BODY_BYTES")
         return self
 
     @property

@@ -36,7 +36,7 @@ def dead_address() -> str:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(bootstrap_servers=dead_address())
+    settings = Settings(bootstrap_servers=dead_address(), auth="off")
     app = create_app(settings, kafka=KafkaClients(settings))  # never started: Kafka is "down"
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:

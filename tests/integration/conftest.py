@@ -19,6 +19,8 @@ from gateway.settings import Settings
 pytestmark = pytest.mark.kafka
 
 GatewayFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+# The root credential of every test gateway; clients send it unless a test passes its own `token`.
+ROOT_TOKEN = "kg_test_root_" + "r" * 40
 
 
 @pytest.fixture
@@ -26,7 +28,8 @@ async def make_gateway(kafka_bootstrap: str) -> AsyncIterator[GatewayFactory]:
     """Build in-process gateway apps (with settings overrides) and return httpx clients bound to them."""
     opened: list[tuple[KafkaClients, httpx.AsyncClient]] = []
 
-    async def factory(*, wait: bool = True, **overrides: Any) -> httpx.AsyncClient:
+    async def factory(*, wait: bool = True, token: str | None = ROOT_TOKEN, **overrides: Any) -> httpx.AsyncClient:
+        overrides.setdefault("admin_token", ROOT_TOKEN)
         settings = Settings(bootstrap_servers=overrides.pop("bootstrap_servers", kafka_bootstrap), **overrides)
         clients = KafkaClients(settings)
         await clients.start()
@@ -34,7 +37,8 @@ async def make_gateway(kafka_bootstrap: str) -> AsyncIterator[GatewayFactory]:
             await clients.wait_ready(30)
         app: Starlette = create_app(settings, kafka=clients)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        client = httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=60)
+        headers = {"authorization": f"Bearer {token}"} if token is not None else {}
+        client = httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=60, headers=headers)
         opened.append((clients, client))
         return client
 

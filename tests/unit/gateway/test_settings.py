@@ -5,6 +5,14 @@ from pydantic import ValidationError
 
 from gateway.settings import Settings
 
+TOKEN = "t" * 32
+
+
+@pytest.fixture(autouse=True)
+def _root_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKAGATE_ADMIN_TOKEN", TOKEN)
+    monkeypatch.delenv("KAFKAGATE_AUTH", raising=False)
+
 
 def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKAGATE_BOOTSTRAP_SERVERS", "k1:9092,k2:9092")
@@ -34,3 +42,28 @@ def test_inconsistent_values_fail_closed() -> None:
 def test_unknown_settings_are_refused() -> None:
     with pytest.raises(ValidationError):
         Settings(bootstrap_server="typo")  # type: ignore[call-arg]
+
+
+def test_auth_is_required_by_default_and_needs_a_strong_root_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().auth == "required"
+    monkeypatch.delenv("KAFKAGATE_ADMIN_TOKEN")
+    with pytest.raises(ValidationError, match="KAFKAGATE_ADMIN_TOKEN"):
+        Settings()
+    monkeypatch.setenv("KAFKAGATE_ADMIN_TOKEN", "short")
+    with pytest.raises(ValidationError, match="KAFKAGATE_ADMIN_TOKEN"):
+        Settings()
+
+
+def test_an_open_gateway_needs_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKAGATE_ADMIN_TOKEN")
+    monkeypatch.setenv("KAFKAGATE_AUTH", "off")
+    assert Settings().admin_token is None
+
+
+def test_the_root_token_is_never_printed() -> None:
+    assert TOKEN not in repr(Settings())
+
+
+def test_a_weak_jwt_secret_is_refused() -> None:
+    with pytest.raises(ValidationError, match="KAFKAGATE_JWT_SECRET"):
+        Settings(jwt_secret="short")  # type: ignore[arg-type]
