@@ -15,14 +15,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import errors as ge
-from gateway.authentication import AuthenticationMiddleware, Authenticator, RootTokenAuthenticator
+from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator
+from gateway.authorization import guarded
 from gateway.context import GatewayContext, request_id
 from gateway.kafka.clients import KafkaClients
+from gateway.keys import KeyStore
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
 from gateway.responses import JSONResponse, problem_response
-from gateway.routes import consume, consumers, processors, produce, streams
+from gateway.routes import access_tokens, consume, consumers, keys, processors, produce, streams, tenants
 from gateway.settings import Settings
+from gateway.tenants import TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -70,49 +73,67 @@ async def openapi(request: Request) -> Response:
 
 def routes() -> list[Route]:
     api = "/api/v1"
+    streams_ = f"{api}/streams/{{stream}}"
+    group = f"{api}/consumers/{{group}}"
+    processor = f"{api}/processors/{{processor_id}}"
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
-        Route(f"{api}/streams", streams.create_stream, methods=["POST"]),
-        Route(f"{api}/streams", streams.list_streams, methods=["GET"]),
-        Route(f"{api}/streams/{{stream}}", streams.get_stream, methods=["GET"]),
-        Route(f"{api}/streams/{{stream}}", streams.patch_stream, methods=["PATCH"]),
-        Route(f"{api}/streams/{{stream}}", streams.delete_stream, methods=["DELETE"]),
-        Route(f"{api}/streams/{{stream}}/events", produce.publish_event, methods=["POST"]),
-        Route(f"{api}/streams/{{stream}}/events/batch", produce.publish_batch, methods=["POST"]),
-        Route(f"{api}/streams/{{stream}}/events", consume.poll, methods=["GET"]),
-        Route(f"{api}/streams/{{stream}}/events/{{event_id}}", consume.get_event, methods=["GET"]),
-        Route(f"{api}/streams/{{stream}}/partitions/{{partition:int}}/events", consume.read_partition, methods=["GET"]),
-        Route(f"{api}/streams/{{stream}}/offsets", consume.offsets_for_time, methods=["GET"]),
-        Route(f"{api}/consumers", consumers.list_groups, methods=["GET"]),
-        Route(f"{api}/consumers/{{group}}", consumers.describe_group, methods=["GET"]),
-        Route(f"{api}/consumers/{{group}}", consumers.delete_group, methods=["DELETE"]),
-        Route(f"{api}/consumers/{{group}}/commit", consumers.commit, methods=["POST"]),
-        Route(f"{api}/consumers/{{group}}/reset", consumers.reset, methods=["POST"]),
-        Route(f"{api}/consumers/{{group}}/sessions", consumers.close_sessions, methods=["DELETE"]),
-        Route(f"{api}/processors", processors.create_processor, methods=["POST"]),
-        Route(f"{api}/processors", processors.list_processors, methods=["GET"]),
-        Route(f"{api}/processors/{{processor_id}}", processors.get_processor, methods=["GET"]),
-        Route(f"{api}/processors/{{processor_id}}", processors.update_processor, methods=["PUT"]),
-        Route(f"{api}/processors/{{processor_id}}", processors.delete_processor, methods=["DELETE"]),
-        Route(f"{api}/processors/{{processor_id}}/pause", processors.pause_processor, methods=["POST"]),
-        Route(f"{api}/processors/{{processor_id}}/resume", processors.resume_processor, methods=["POST"]),
-        Route(f"{api}/processors/{{processor_id}}/metrics", processors.processor_metrics, methods=["GET"]),
+        Route("/auth/token", access_tokens.exchange, methods=["POST"]),
+        Route(f"{api}/streams", guarded("admin", streams.create_stream), methods=["POST"]),
+        Route(f"{api}/streams", guarded("admin", streams.list_streams), methods=["GET"]),
+        Route(streams_, guarded("admin", streams.get_stream), methods=["GET"]),
+        Route(streams_, guarded("admin", streams.patch_stream), methods=["PATCH"]),
+        Route(streams_, guarded("admin", streams.delete_stream), methods=["DELETE"]),
+        Route(f"{streams_}/events", guarded("produce", produce.publish_event), methods=["POST"]),
+        Route(f"{streams_}/events/batch", guarded("produce", produce.publish_batch), methods=["POST"]),
+        Route(f"{streams_}/events", guarded("consume", consume.poll), methods=["GET"]),
+        Route(f"{streams_}/events/{{event_id}}", guarded("consume", consume.get_event), methods=["GET"]),
+        Route(
+            f"{streams_}/partitions/{{partition:int}}/events",
+            guarded("consume", consume.read_partition),
+            methods=["GET"],
+        ),
+        Route(f"{streams_}/offsets", guarded("consume", consume.offsets_for_time), methods=["GET"]),
+        Route(f"{api}/consumers", guarded("admin", consumers.list_groups), methods=["GET"]),
+        Route(group, guarded("admin", consumers.describe_group), methods=["GET"]),
+        Route(group, guarded("admin", consumers.delete_group), methods=["DELETE"]),
+        Route(f"{group}/commit", guarded("consume", consumers.commit), methods=["POST"]),
+        Route(f"{group}/reset", guarded("consume", consumers.reset), methods=["POST"]),
+        Route(f"{group}/sessions", guarded("consume", consumers.close_sessions), methods=["DELETE"]),
+        Route(f"{api}/processors", guarded("processors", processors.create_processor), methods=["POST"]),
+        Route(f"{api}/processors", guarded("processors", processors.list_processors), methods=["GET"]),
+        Route(processor, guarded("processors", processors.get_processor), methods=["GET"]),
+        Route(processor, guarded("processors", processors.update_processor), methods=["PUT"]),
+        Route(processor, guarded("processors", processors.delete_processor), methods=["DELETE"]),
+        Route(f"{processor}/pause", guarded("processors", processors.pause_processor), methods=["POST"]),
+        Route(f"{processor}/resume", guarded("processors", processors.resume_processor), methods=["POST"]),
+        Route(f"{processor}/metrics", guarded("processors", processors.processor_metrics), methods=["GET"]),
+        Route(f"{api}/keys", guarded("admin", keys.create_key), methods=["POST"]),
+        Route(f"{api}/keys", guarded("admin", keys.list_keys), methods=["GET"]),
+        Route(f"{api}/keys/{{key_id}}", guarded("admin", keys.get_key), methods=["GET"]),
+        Route(f"{api}/keys/{{key_id}}", guarded("admin", keys.revoke_key), methods=["DELETE"]),
+        Route(f"{api}/tenants", guarded("admin", tenants.create_tenant), methods=["POST"]),
+        Route(f"{api}/tenants", guarded("admin", tenants.list_tenants), methods=["GET"]),
+        Route(f"{api}/tenants/{{tenant}}", guarded("admin", tenants.get_tenant), methods=["GET"]),
     ]
 
 
-def authenticator(settings: Settings) -> Authenticator | None:
+def authenticator(settings: Settings, keys: KeyStore, tenants: TenantStore) -> Authenticator | None:
     if settings.auth == "off":
         return None
     assert settings.admin_token is not None  # noqa: S101 - Settings refuses auth=required without one
-    return RootTokenAuthenticator(settings.admin_token.get_secret_value())
+    return KeyAuthenticator(settings.admin_token.get_secret_value(), keys, tenants, keys.signing_secrets)
 
 
 def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlette:
     """Build the gateway. Pass `kafka` to share or inspect clients; by default the app owns its own."""
     clients = kafka or KafkaClients(settings)
     owned = kafka is None
+    jwt_secret = None if settings.jwt_secret is None else settings.jwt_secret.get_secret_value()
+    key_store = KeyStore(clients.keys, jwt_secret)
+    tenant_store = TenantStore(clients.tenants)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -128,7 +149,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlet
         routes=routes(),
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(AuthenticationMiddleware, authenticator=authenticator(settings)),
+            Middleware(AuthenticationMiddleware, authenticator=authenticator(settings, key_store, tenant_store)),
         ],
         exception_handlers={
             ge.GatewayError: on_gateway_error,
@@ -137,6 +158,6 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlet
         },
         lifespan=lifespan,
     )
-    app.state.gateway = GatewayContext(settings=settings, kafka=clients)
+    app.state.gateway = GatewayContext(settings=settings, kafka=clients, keys=key_store, tenants=tenant_store)
     app.state.openapi = build_openapi(version("kafkagate"))
     return app

@@ -7,25 +7,34 @@ same 401 with `WWW-Authenticate: Bearer`, so a caller learns nothing about which
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.errors import Unauthorized
+from gateway import tokens
+from gateway.errors import GatewayError, TenantNotFound, Unauthorized
+from gateway.keys import KeyStore, principal_for
 from gateway.principal import ALL_SCOPES, OPEN, Principal
 from gateway.responses import problem_response
+from gateway.tenants import TenantStore
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/auth/token"})
 PUBLIC_PREFIXES = ("/docs",)
 ROOT = Principal(key_id="root", scopes=ALL_SCOPES, root=True)
 _AUTHORIZATION = b"authorization"
+_TENANT = b"x-tenant-id"
 UNAUTHORIZED_DETAIL = "a valid bearer token is required"
 
 
 class Authenticator(Protocol):
     async def authenticate(self, token: str) -> Principal | None:
         """The principal `token` stands for, or None when it stands for nothing (any reason)."""
+
+    async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
+        """`principal` acting for `tenant` (id or slug, from `X-Tenant-ID`), or None when it may not."""
 
 
 class RootTokenAuthenticator:
@@ -36,6 +45,61 @@ class RootTokenAuthenticator:
 
     async def authenticate(self, token: str) -> Principal | None:
         return ROOT if hmac.compare_digest(token.encode(), self._root) else None
+
+    async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
+        return None
+
+
+class KeyAuthenticator(RootTokenAuthenticator):
+    """The root credential, API key tokens and access tokens (JWTs), checked against the key store.
+
+    Lookups read this gateway's copy of the key store; only a key id it does not know yet costs a catch-up
+    with Kafka (shared by concurrent requests), so a key created on another gateway works at once.
+    """
+
+    def __init__(
+        self,
+        admin_token: str,
+        keys: KeyStore,
+        tenants: TenantStore,
+        jwt_secrets: Callable[[], Mapping[str, str]],
+    ):
+        super().__init__(admin_token)
+        self.keys = keys
+        self.tenants = tenants
+        self._jwt_secrets = jwt_secrets
+
+    async def authenticate(self, token: str) -> Principal | None:
+        root = await super().authenticate(token)
+        if root is not None:
+            return root
+        key_id = tokens.key_id_of(token)
+        if key_id is not None:
+            key = self.keys.find(key_id) or await self.keys.find_fresh(key_id)
+            if key is None or not tokens.matches(token, key.tokenHash):
+                return None
+        elif tokens.looks_like_jwt(token):
+            key_id = tokens.access_token_key_id(token, self._jwt_secrets())
+            key = None if key_id is None else self.keys.find(key_id) or await self.keys.find_fresh(key_id)
+            if key is None:
+                return None
+        else:
+            return None
+        slug = None
+        if key.tenant is not None:
+            tenant = await self.tenants.find_fresh(key.tenant)
+            if tenant is None:
+                return None
+            slug = tenant.slug
+        return principal_for(key, slug)
+
+    async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
+        found = await self.tenants.find_fresh(tenant)
+        if found is None:
+            return None
+        if principal.root:
+            return dataclasses.replace(principal, tenant_id=found.id, tenant_slug=found.slug, root=False)
+        return principal if found.id == principal.tenant_id else None
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -48,6 +112,15 @@ def bearer_token(scope: Scope) -> str | None:
             if scheme.lower() != "bearer" or not token or " " in token:
                 return None
             return token
+    return None
+
+
+def header(scope: Scope, wanted: bytes) -> str | None:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return value.decode("latin-1").strip()
     return None
 
 
@@ -70,11 +143,24 @@ class AuthenticationMiddleware:
         if self.authenticator is None:
             state["principal"] = OPEN
         elif not is_public(scope["path"]):
-            token = bearer_token(scope)
-            found = await self.authenticator.authenticate(token) if token is not None else None
-            if found is None:
-                response = problem_response(Unauthorized(UNAUTHORIZED_DETAIL), scope["path"], state["request_id"])
-                await response(scope, receive, send)
+            try:
+                state["principal"] = await self._principal(self.authenticator, scope)
+            except GatewayError as exc:
+                await problem_response(exc, scope["path"], state["request_id"])(scope, receive, send)
                 return
-            state["principal"] = found
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _principal(authenticator: Authenticator, scope: Scope) -> Principal:
+        token = bearer_token(scope)
+        found = await authenticator.authenticate(token) if token is not None else None
+        if found is None:
+            raise Unauthorized(UNAUTHORIZED_DETAIL)
+        tenant = header(scope, _TENANT)
+        if tenant:
+            acting = await authenticator.act_for(found, tenant)
+            if acting is None:
+                # The same answer as for a tenant that does not exist: tenants cannot probe for each other.
+                raise TenantNotFound(f"tenant {tenant!r} does not exist")
+            found = acting
+        return found

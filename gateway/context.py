@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from gateway.kafka.clients import KafkaClients
+from gateway.keys import KeyStore
 from gateway.settings import Settings
+from gateway.tenants import TenantStore
 
 
 @dataclass(slots=True, frozen=True)
 class GatewayContext:
     settings: Settings
     kafka: KafkaClients
+    keys: KeyStore
+    tenants: TenantStore
 
 
 def context(request: Request) -> GatewayContext:

@@ -8,17 +8,21 @@
     │   ├── InvalidGroupName           400  1022 INVALID_GROUP_NAME
     │   ├── InvalidTimestamp           400  1023 INVALID_TIMESTAMP     (outside what the stream accepts)
     │   └── InvalidPartitions          400  1014 INVALID_PARTITIONS
-    ├── Unauthorized                   401  1018 UNAUTHORIZED
+    ├── Unauthorized                   401  1018 UNAUTHORIZED          (same body whatever the reason)
+    ├── Forbidden                      403  1028 FORBIDDEN             (a scope or stream pattern is missing)
     ├── NotFound                       404  1012 NOT_FOUND
     │   ├── StreamNotFound             404  1001 STREAM_NOT_FOUND
     │   ├── PartitionNotFound          404  1002 INVALID_OFFSET        (a partition the stream does not have)
     │   ├── ConsumerGroupNotFound      404  1003 CONSUMER_GROUP_NOT_FOUND
     │   ├── EventNotFound              404  1016 EVENT_NOT_FOUND
-    │   └── ProcessorNotFound          404  1019 PROCESSOR_NOT_FOUND
+    │   ├── ProcessorNotFound          404  1019 PROCESSOR_NOT_FOUND
+    │   ├── TenantNotFound             404  1029 TENANT_NOT_FOUND
+    │   └── KeyNotFound                404  1030 KEY_NOT_FOUND
     ├── MethodNotAllowed               405  1013 METHOD_NOT_ALLOWED
     ├── Conflict                       409  1017 CONFLICT
     │   ├── StreamAlreadyExists        409  1008 STREAM_ALREADY_EXISTS
-    │   └── ConsumerGroupActive        409  1020 CONSUMER_GROUP_ACTIVE
+    │   ├── ConsumerGroupActive        409  1020 CONSUMER_GROUP_ACTIVE
+    │   └── TenantAlreadyExists        409  1031 TENANT_ALREADY_EXISTS
     ├── PayloadTooLarge                413  1010 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType           415  1021 UNSUPPORTED_MEDIA_TYPE
     ├── ValidationFailed               422  1007 VALIDATION_ERROR      (lists each bad field)
@@ -83,6 +87,10 @@ class Unauthorized(GatewayError):
     headers: ClassVar[dict[str, str]] = {"www-authenticate": 'Bearer realm="kafkagate"'}
 
 
+class Forbidden(GatewayError):
+    status, code, error, title = 403, 1028, "FORBIDDEN", "Forbidden"
+
+
 class NotFound(GatewayError):
     status, code, error, title = 404, 1012, "NOT_FOUND", "Not found"
 
@@ -107,6 +115,14 @@ class ProcessorNotFound(NotFound):
     code, error, title = 1019, "PROCESSOR_NOT_FOUND", "Processor not found"
 
 
+class TenantNotFound(NotFound):
+    code, error, title = 1029, "TENANT_NOT_FOUND", "Tenant not found"
+
+
+class KeyNotFound(NotFound):
+    code, error, title = 1030, "KEY_NOT_FOUND", "API key not found"
+
+
 class MethodNotAllowed(GatewayError):
     status, code, error, title = 405, 1013, "METHOD_NOT_ALLOWED", "Method not allowed"
 
@@ -121,6 +137,10 @@ class StreamAlreadyExists(Conflict):
 
 class ConsumerGroupActive(Conflict):
     code, error, title = 1020, "CONSUMER_GROUP_ACTIVE", "Consumer group has active members"
+
+
+class TenantAlreadyExists(Conflict):
+    code, error, title = 1031, "TENANT_ALREADY_EXISTS", "Tenant already exists"
 
 
 class PayloadTooLarge(GatewayError):
@@ -161,18 +181,23 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     InvalidOffset,
     InvalidStreamName,
     InvalidGroupName,
+    InvalidTimestamp,
     InvalidPartitions,
     Unauthorized,
+    Forbidden,
     NotFound,
     StreamNotFound,
     PartitionNotFound,
     ConsumerGroupNotFound,
     EventNotFound,
     ProcessorNotFound,
+    TenantNotFound,
+    KeyNotFound,
     MethodNotAllowed,
     Conflict,
     StreamAlreadyExists,
     ConsumerGroupActive,
+    TenantAlreadyExists,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,

@@ -11,8 +11,10 @@ from pydantic import BaseModel, TypeAdapter
 from gateway import errors as ge
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
+from schemas.keys import KeyCreate, TokenRequest
 from schemas.processors import ProcessorSpec
 from schemas.streams import StreamCreate, StreamPatch
+from schemas.tenants import TenantCreate
 
 API = "/api/v1"
 
@@ -26,6 +28,7 @@ class Operation:
     body: str | None = None  # a component schema name
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
+    public: bool = False  # no bearer token needed
 
 
 _POLL_QUERY = (
@@ -38,9 +41,17 @@ _POLL_QUERY = (
 )
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/healthz", "The process is alive", errors=()),
-    Operation("get", "/readyz", "Connected to Kafka", errors=(503,)),
-    Operation("get", "/openapi.json", "This document", errors=()),
+    Operation("get", "/healthz", "The process is alive", errors=(), public=True),
+    Operation("get", "/readyz", "Connected to Kafka", errors=(503,), public=True),
+    Operation("get", "/openapi.json", "This document", errors=(), public=True),
+    Operation(
+        "post",
+        "/auth/token",
+        "Exchange an API key for a short-lived access token (JWT)",
+        body="TokenRequest",
+        errors=(400, 401, 415, 422),
+        public=True,
+    ),
     Operation("post", f"{API}/streams", "Create a stream", 201, "StreamCreate", errors=(400, 409, 413, 422, 503)),
     Operation(
         "get", f"{API}/streams", "List streams", query=(("limit", "page size", False), ("after", "cursor", False))
@@ -116,6 +127,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", f"{API}/processors/{{processor_id}}/pause", "Pause a processor"),
     Operation("post", f"{API}/processors/{{processor_id}}/resume", "Resume a processor"),
     Operation("get", f"{API}/processors/{{processor_id}}/metrics", "A processor's metrics"),
+    Operation("post", f"{API}/keys", "Create an API key (the token is shown once)", 201, "KeyCreate"),
+    Operation("get", f"{API}/keys", "List API keys (never their tokens)"),
+    Operation("get", f"{API}/keys/{{key_id}}", "Describe an API key"),
+    Operation("delete", f"{API}/keys/{{key_id}}", "Revoke an API key on every gateway"),
+    Operation(
+        "post", f"{API}/tenants", "Create a tenant (root only)", 201, "TenantCreate", errors=(400, 409, 422, 503)
+    ),
+    Operation("get", f"{API}/tenants", "List the tenants the caller can see"),
+    Operation("get", f"{API}/tenants/{{tenant}}", "Describe a tenant by id or slug"),
 )
 
 _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
@@ -126,6 +146,9 @@ _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
     "CommitRequest": CommitRequest,
     "ResetRequest": ResetRequest,
     "ProcessorSpec": ProcessorSpec,
+    "KeyCreate": KeyCreate,
+    "TenantCreate": TenantCreate,
+    "TokenRequest": TokenRequest,
 }
 
 _PROBLEM = {
@@ -175,10 +198,12 @@ def _operation(op: Operation) -> dict[str, Any]:
     ]
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     responses: dict[str, Any] = {str(op.success): {"description": "success", "content": {"application/json": {}}}}
-    for status in op.errors:
+    statuses = op.errors if op.public else tuple(sorted({*op.errors, 401, 403}))
+    for status in statuses:
         responses[str(status)] = {"description": "problem", "content": problem}
     responses["default"] = {"description": "problem", "content": problem}
     document: dict[str, Any] = {"summary": op.summary, "parameters": parameters, "responses": responses}
+    document["security"] = [] if op.public else [{"bearer": []}]
     if op.body is not None:
         schema = {"$ref": f"#/components/schemas/{op.body}"}
         document["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
@@ -193,5 +218,15 @@ def build_openapi(version: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "kafkagate", "version": version, "description": "HTTP gateway for Apache Kafka"},
         "paths": paths,
-        "components": {"schemas": _components()},
+        "components": {
+            "schemas": _components(),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key token (kg_...), an access token from /auth/token, or the root token",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
     }

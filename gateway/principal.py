@@ -27,13 +27,15 @@ class RateLimit:
 class Principal:
     """`key_id` names the credential (`root` for KAFKAGATE_ADMIN_TOKEN, `anonymous` with auth off).
 
-    `tenant_id` is the tenant the request acts for (None: the untenanted namespace). `streams` are glob
-    patterns limiting the streams the key may touch (None: any). `root` keys see every tenant and internal topics.
+    `tenant_id` is the tenant the request acts for (None: the untenanted namespace), `tenant_slug` its slug.
+    `streams` are glob patterns limiting the streams the key may touch (None: any). `root` sees every tenant and
+    internal topics.
     """
 
     key_id: str
     scopes: frozenset[Scope]
     tenant_id: str | None = None
+    tenant_slug: str | None = None
     streams: tuple[str, ...] | None = None
     root: bool = False
     rate_limit: RateLimit | None = None

@@ -16,7 +16,10 @@ from gateway.kafka.groups import GroupAdmin
 from gateway.kafka.producer import EventProducer, ProducerPool
 from gateway.kafka.registry import ProcessorRegistry
 from gateway.kafka.sessions import SessionManager
+from gateway.kafka.table import ReplicatedTable
 from gateway.settings import Settings
+from schemas.keys import KEYS_TOPIC, Stored, decode_stored
+from schemas.tenants import TENANTS_TOPIC, TenantRecord, decode_tenant
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,12 @@ class KafkaClients:
         self.sessions = SessionManager(settings)
         # Started lazily by its first use, which needs admin and producer connected anyway.
         self.processors = ProcessorRegistry(settings, self.admin, self.producer)
+        self.keys: ReplicatedTable[Stored] = ReplicatedTable(
+            settings, self.admin, self.producer, KEYS_TOPIC, decode_stored
+        )
+        self.tenants: ReplicatedTable[TenantRecord] = ReplicatedTable(
+            settings, self.admin, self.producer, TENANTS_TOPIC, decode_tenant
+        )
         self._connector: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -79,6 +88,8 @@ class KafkaClients:
                 await self._connector
         await self.sessions.close_all()
         await self.processors.close()
+        await self.keys.close()
+        await self.tenants.close()
         await self.groups.close()
         await self.pool.close()
         await self.admin.close()
