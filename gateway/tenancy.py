@@ -16,13 +16,19 @@ This module is the only place that knows the mapping.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 
 from gateway import errors as ge
 from gateway.names import MAX_LENGTH, is_internal, validate_group_name, validate_stream_name
 from gateway.principal import Principal, principal
+from schemas.processors import MapOperation, ProcessorSpec, RouteOperation
+
+# The lookup tables (stream names) a map function reads for given args; None for an unknown function.
+LookupsFor = Callable[[str, Mapping[str, Any]], tuple[str, ...]]
 
 TENANT_PREFIX = "_t."
 
@@ -87,11 +93,58 @@ class Namespace:
 
     # --- processors ---------------------------------------------------------------------------------------
 
-    def processor(self, name: str) -> str:
-        return self.prefix + name
-
     def processor_name(self, stored: str) -> str | None:
+        """The name a stored processor has in this namespace, or None when it is not visible here."""
         return self.stream(stored) if self.prefix or stored.startswith(TENANT_PREFIX) else stored
+
+    def processor_spec(self, spec: ProcessorSpec, lookups_for: LookupsFor) -> ProcessorSpec:
+        """`spec` with every name it holds (its own, source, sinks, lookup tables) in Kafka's terms."""
+        if not self.prefix:
+            return spec
+        operations = [self._operation(op, lookups_for) for op in spec.operations]
+        return spec.model_copy(
+            update={
+                "name": self.prefix + spec.name,
+                "source": self.prefix + spec.source,
+                "sink": None if spec.sink is None else self.prefix + spec.sink,
+                "operations": operations,
+            }
+        )
+
+    def _operation(self, op: Any, lookups_for: LookupsFor) -> Any:
+        if isinstance(op, RouteOperation):
+            cases = [case.model_copy(update={"sink": self.prefix + case.sink}) for case in op.cases]
+            default = None if op.default is None else self.prefix + op.default
+            return op.model_copy(update={"cases": cases, "default": default})
+        if isinstance(op, MapOperation) and op.function is not None:
+            tables = set(lookups_for(op.function, op.args))
+            args = {k: self.prefix + v if isinstance(v, str) and v in tables else v for k, v in op.args.items()}
+            return op.model_copy(update={"args": args})
+        return op
+
+    def spec_document(self, stored: dict[str, Any], lookups_for: LookupsFor) -> dict[str, Any]:
+        """A stored spec (camelCase JSON, Kafka's names) as this namespace shows it."""
+        if not self.prefix:
+            return stored
+
+        def local(name: Any) -> Any:
+            return name[len(self.prefix) :] if isinstance(name, str) and name.startswith(self.prefix) else name
+
+        document = {**stored, "name": local(stored.get("name")), "source": local(stored.get("source"))}
+        document["sink"] = local(stored.get("sink"))
+        operations = []
+        for op in stored.get("operations", []):
+            shown = op
+            if op.get("type") == "route":
+                cases = [{**case, "sink": local(case.get("sink"))} for case in op.get("cases", [])]
+                shown = {**op, "cases": cases, "default": local(op.get("default"))}
+            elif op.get("type") == "map" and op.get("function"):
+                args = {k: local(v) for k, v in (op.get("args") or {}).items()}
+                tables = set(lookups_for(op["function"], args))
+                shown = {**op, "args": {k: v if v in tables else op["args"][k] for k, v in args.items()}}
+            operations.append(shown)
+        document["operations"] = operations
+        return document
 
 
 def namespace_of(who: Principal) -> Namespace:

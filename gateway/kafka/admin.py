@@ -17,7 +17,6 @@ from gateway import errors as ge
 from gateway.kafka import connect
 from gateway.kafka.logdirs import DescribeLogDirsRequest
 from gateway.kafka.translate import translate
-from gateway.names import is_internal
 from gateway.settings import Settings
 from gateway.timebounds import TimestampRange
 
@@ -148,7 +147,7 @@ class StreamAdmin:
             names = await self.client().list_topics()
         except Exception as exc:
             raise self._fail(exc) from exc
-        return sorted(n for n in names if not is_internal(n))
+        return sorted(names)
 
     async def _metadata(self, name: str) -> dict[str, Any]:
         try:

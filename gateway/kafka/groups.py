@@ -4,6 +4,7 @@ fetch one event by position, replay a partition, and offsets for a time."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +50,11 @@ class GroupAdmin:
 
     # --- groups -------------------------------------------------------------------------------------------
 
-    async def list_groups(self) -> list[GroupInfo]:
+    async def list_groups(self, visible: Callable[[str], object] = bool) -> list[GroupInfo]:
+        """Every group for which `visible(group_id)` is truthy, described."""
         client = self._admin.client()
         try:
-            groups = sorted({g[0] for g in await client.list_consumer_groups()})
+            groups = sorted({g[0] for g in await client.list_consumer_groups() if visible(g[0])})
         except Exception as exc:
             raise self._fail(exc) from exc
         if not groups:

@@ -11,9 +11,9 @@ from starlette.responses import Response
 from gateway import errors as ge
 from gateway import event_ids, queryparams
 from gateway.context import context
-from gateway.names import validate_group_name, validate_stream_name
 from gateway.records import render
 from gateway.responses import JSONResponse
+from gateway.tenancy import namespace
 from gateway.timefmt import iso_ms
 
 _LOCK_GRACE_S = 30.0
@@ -22,8 +22,10 @@ _LOCK_GRACE_S = 30.0
 async def poll(request: Request) -> Response:
     ctx = context(request)
     settings, params = ctx.settings, request.query_params
-    stream = validate_stream_name(request.path_params["stream"])
-    group = validate_group_name(queryparams.required(params, "consumerGroup"))
+    ns = namespace(request)
+    stream = ns.topic(request.path_params["stream"])
+    group_name = queryparams.required(params, "consumerGroup")
+    group = ns.group(group_name)
     limit = queryparams.integer(params, "limit", 100, 1, settings.consume_max_limit)
     timeout_ms = queryparams.integer(params, "timeout", 1000, 0, settings.consume_max_timeout_ms)
     max_bytes = queryparams.integer(params, "maxBytes", settings.consume_max_bytes, 1024, settings.consume_max_bytes)
@@ -53,7 +55,7 @@ async def poll(request: Request) -> Response:
         session.lock.release()
     positions = result.positions
     metadata = {
-        "consumerGroup": group,
+        "consumerGroup": group_name,
         "lag": result.lag,
         "nextOffset": next(iter(positions.values())) if len(positions) == 1 else None,
         "nextOffsets": {str(p): o for p, o in positions.items()},
@@ -71,7 +73,7 @@ async def existing_partition(request: Request, stream: str, partition: int) -> i
 
 async def get_event(request: Request) -> Response:
     ctx = context(request)
-    stream = validate_stream_name(request.path_params["stream"])
+    stream = namespace(request).topic(request.path_params["stream"])
     event_id = request.path_params["event_id"]
     position = event_ids.decode(event_id)
     ctx.kafka.require_ready()
@@ -93,7 +95,7 @@ async def get_event(request: Request) -> Response:
 async def read_partition(request: Request) -> Response:
     ctx = context(request)
     settings, params = ctx.settings, request.query_params
-    stream = validate_stream_name(request.path_params["stream"])
+    stream = namespace(request).topic(request.path_params["stream"])
     limit = queryparams.integer(params, "limit", 100, 1, settings.consume_max_limit)
     timeout_ms = queryparams.integer(params, "timeout", 1000, 0, settings.consume_max_timeout_ms)
     offset = queryparams.offset(params) or "earliest"
@@ -122,7 +124,7 @@ async def read_partition(request: Request) -> Response:
 
 async def offsets_for_time(request: Request) -> Response:
     ctx = context(request)
-    stream = validate_stream_name(request.path_params["stream"])
+    stream = namespace(request).topic(request.path_params["stream"])
     when_ms = queryparams.timestamp(request.query_params)
     ctx.kafka.require_ready()
     partitions, _ = await ctx.kafka.admin.limits(stream)
@@ -137,4 +139,4 @@ async def offsets_for_time(request: Request) -> Response:
                 "timestamp": None if hit is None else iso_ms(hit[1]),
             }
         )
-    return JSONResponse({"stream": stream, "timestamp": iso_ms(when_ms), "offsets": offsets})
+    return JSONResponse({"stream": request.path_params["stream"], "timestamp": iso_ms(when_ms), "offsets": offsets})

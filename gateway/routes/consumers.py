@@ -9,16 +9,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import errors as ge
+from gateway.authorization import require_stream
 from gateway.bodies import parse_model, read_body
 from gateway.context import GatewayContext, context
-from gateway.names import validate_group_name, validate_stream_name
+from gateway.principal import principal
 from gateway.responses import JSONResponse
+from gateway.tenancy import namespace
 from schemas.consumers import CommitRequest, ResetRequest
 
 
 async def _checked_offsets(ctx: GatewayContext, stream: str, offsets: dict[int, int]) -> None:
     """404 for an unknown stream or partition, 400 for an offset outside what the partition holds."""
-    partitions, _ = await ctx.kafka.admin.limits(validate_stream_name(stream))
+    partitions, _ = await ctx.kafka.admin.limits(stream)
     unknown = sorted(p for p in offsets if p >= partitions)
     if unknown:
         raise ge.PartitionNotFound(f"stream {stream!r} has {partitions} partitions; no partition {unknown[0]}")
@@ -31,12 +33,14 @@ async def _checked_offsets(ctx: GatewayContext, stream: str, offsets: dict[int, 
 
 async def commit(request: Request) -> Response:
     ctx = context(request)
-    group = validate_group_name(request.path_params["group"])
+    ns, who = namespace(request), principal(request)
+    group = ns.group(request.path_params["group"])
     body = parse_model(CommitRequest, await read_body(request, ctx.settings.max_body_bytes))
-    ctx.kafka.require_ready()
     by_stream: dict[str, dict[int, int]] = defaultdict(dict)
     for item in body.offsets:
-        by_stream[item.stream][item.partition] = item.offset
+        require_stream(who, item.stream)
+        by_stream[ns.topic(item.stream)][item.partition] = item.offset
+    ctx.kafka.require_ready()
     await ctx.kafka.groups.describe(group)
     for stream, offsets in by_stream.items():
         await _checked_offsets(ctx, stream, offsets)
@@ -53,16 +57,19 @@ async def commit(request: Request) -> Response:
 
 async def list_groups(request: Request) -> Response:
     ctx = context(request)
+    ns = namespace(request)
     ctx.kafka.require_ready()
-    groups = await ctx.kafka.groups.list_groups()
-    return JSONResponse(
-        {"consumerGroups": [{"groupId": g.group_id, "state": g.state, "members": len(g.members)} for g in groups]}
-    )
+    # Only visible groups are described: another tenant's group ids never reach this response.
+    groups = await ctx.kafka.groups.list_groups(ns.group_name)
+    listed = [{"groupId": ns.group_name(g.group_id), "state": g.state, "members": len(g.members)} for g in groups]
+    return JSONResponse({"consumerGroups": listed})
 
 
 async def describe_group(request: Request) -> Response:
     ctx = context(request)
-    group = validate_group_name(request.path_params["group"])
+    ns = namespace(request)
+    name = request.path_params["group"]
+    group = ns.group(name)
     ctx.kafka.require_ready()
     info = await ctx.kafka.groups.describe(group)
     committed = await ctx.kafka.groups.committed(group)
@@ -79,7 +86,7 @@ async def describe_group(request: Request) -> Response:
             total_lag += lag
             offsets.append(
                 {
-                    "stream": stream,
+                    "stream": ns.stream(stream) or stream,
                     "partition": partition,
                     "committedOffset": committed[(stream, partition)],
                     "endOffset": end,
@@ -91,19 +98,22 @@ async def describe_group(request: Request) -> Response:
             "memberId": m.member_id,
             "clientId": m.client_id,
             "host": m.host,
-            "assignments": [{"stream": s, "partition": p} for s, p in m.assignments],
+            "assignments": [{"stream": ns.stream(s) or s, "partition": p} for s, p in m.assignments],
         }
         for m in info.members
     ]
-    document = {"groupId": group, "state": info.state, "members": members, "offsets": offsets, "lag": total_lag}
+    document = {"groupId": name, "state": info.state, "members": members, "offsets": offsets, "lag": total_lag}
     return JSONResponse(document)
 
 
 async def reset(request: Request) -> Response:
     ctx = context(request)
-    group = validate_group_name(request.path_params["group"])
+    ns = namespace(request)
+    name = request.path_params["group"]
+    group = ns.group(name)
     body = parse_model(ResetRequest, await read_body(request, ctx.settings.max_body_bytes))
-    stream = validate_stream_name(body.stream)
+    require_stream(principal(request), body.stream)
+    stream = ns.topic(body.stream)
     ctx.kafka.require_ready()
     partitions, _ = await ctx.kafka.admin.limits(stream)
     await ctx.kafka.groups.require_inactive(group)
@@ -122,20 +132,21 @@ async def reset(request: Request) -> Response:
         targets = dict.fromkeys(every, body.offset)
         await _checked_offsets(ctx, stream, targets)
     await ctx.kafka.groups.commit_without_member(group, stream, targets)
-    offsets = [{"stream": stream, "partition": p, "offset": o} for p, o in sorted(targets.items())]
-    return JSONResponse({"status": "reset", "groupId": group, "offsets": offsets})
+    offsets = [{"stream": body.stream, "partition": p, "offset": o} for p, o in sorted(targets.items())]
+    return JSONResponse({"status": "reset", "groupId": name, "offsets": offsets})
 
 
 async def delete_group(request: Request) -> Response:
     ctx = context(request)
-    group = validate_group_name(request.path_params["group"])
+    name = request.path_params["group"]
+    group = namespace(request).group(name)
     ctx.kafka.require_ready()
     await ctx.kafka.groups.delete(group)
-    return JSONResponse({"status": "deleted", "groupId": group})
+    return JSONResponse({"status": "deleted", "groupId": name})
 
 
 async def close_sessions(request: Request) -> Response:
     ctx = context(request)
-    group = validate_group_name(request.path_params["group"])
-    closed = await ctx.kafka.sessions.close_group(group)
-    return JSONResponse({"status": "closed", "groupId": group, "closedSessions": closed})
+    name = request.path_params["group"]
+    closed = await ctx.kafka.sessions.close_group(namespace(request).group(name))
+    return JSONResponse({"status": "closed", "groupId": name, "closedSessions": closed})

@@ -6,6 +6,7 @@ Workers (`kafkagate worker`) read the stored specs and run them; this module nev
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -13,18 +14,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import errors as ge
+from gateway.authorization import require_stream
 from gateway.bodies import parse_model, read_body
 from gateway.context import GatewayContext, context
 from gateway.kafka.registry import ProcessorRegistry
 from gateway.names import is_internal
+from gateway.principal import principal
 from gateway.processor_metrics import ProcessorMetrics, aggregate, metrics_document, summary_document
 from gateway.responses import JSONResponse
+from gateway.tenancy import LookupsFor, Namespace, namespace
 from gateway.timefmt import now_iso, now_ms
 from processors.compiler import PlanError, compile_processor, dlq_topic
-from processors.functions import FunctionRegistry
+from processors.functions import FunctionRegistry, UnknownFunctionError
 from processors.plan import Topics
 from schemas.processor_api import ProcessorRecord, processor_group, spec_json
-from schemas.processors import ProcessorSpec, RouteOperation
+from schemas.processors import MapOperation, ProcessorSpec, RouteOperation
 
 _BASE = "/api/v1/processors"
 
@@ -53,20 +57,48 @@ def _outputs(spec: ProcessorSpec) -> list[tuple[str, str]]:
     return found
 
 
+def _lookups_for(functions: FunctionRegistry) -> LookupsFor:
+    def lookups(function: str, args: Mapping[str, Any]) -> tuple[str, ...]:
+        try:
+            return functions.get(function).lookups_for(args)
+        except UnknownFunctionError:
+            return ()
+
+    return lookups
+
+
+def _lookup_tables(spec: ProcessorSpec, lookups: LookupsFor) -> list[tuple[str, str]]:
+    return [
+        (f"operations[{i}].args", table)
+        for i, op in enumerate(spec.operations)
+        if isinstance(op, MapOperation) and op.function is not None
+        for table in lookups(op.function, op.args)
+    ]
+
+
+def _check_names(request: Request, spec: ProcessorSpec, lookups: LookupsFor) -> None:
+    """Before names are mapped to Kafka's: no internal names, and only streams the key's patterns allow."""
+    named = [("source", spec.source), *_outputs(spec), *_lookup_tables(spec, lookups)]
+    problems = [
+        _issue(where, f"{topic!r} is reserved: names starting with '_' are internal topics")
+        for where, topic in [("name", spec.name), *named]
+        if is_internal(topic)
+    ]
+    if problems:
+        raise _invalid(problems)
+    who = principal(request)
+    for _, stream in named:
+        require_stream(who, stream)
+
+
 async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: ProcessorSpec) -> Topics:
-    """Check the spec against Kafka and the function registry, then create the topics it writes to.
+    """Check the spec (names already in Kafka's terms) against Kafka and the function registry, then create the
+    topics it writes to.
 
     Missing outputs (sinks, route sinks, the DLQ and the repartition topic) get the source's partition count and
     replication factor; the repartition topic also keeps records until the runtime purges them. Any problem is a
     422 listing every field at fault.
     """
-    problems = [
-        _issue(where, f"{topic!r} is reserved: names starting with '_' are internal topics")
-        for where, topic in [("source", spec.source), *_outputs(spec)]
-        if is_internal(topic)
-    ]
-    if problems:
-        raise _invalid(problems)
     try:
         source = await ctx.kafka.admin.describe(spec.source)
     except ge.StreamNotFound as exc:
@@ -110,15 +142,19 @@ def _topics(record: ProcessorRecord, functions: FunctionRegistry) -> Topics | No
         return Topics(spec.source, spec.sink, tuple(routes), dlq_topic(spec.name), None)
 
 
-def _topics_document(topics: Topics | None) -> dict[str, Any] | None:
+def _topics_document(topics: Topics | None, ns: Namespace) -> dict[str, Any] | None:
     if topics is None:
         return None
+
+    def local(topic: str | None) -> str | None:
+        return None if topic is None else ns.stream(topic) or topic
+
     return {
-        "source": topics.source,
-        "sink": topics.sink,
-        "routes": list(topics.routes),
-        "dlq": topics.dlq,
-        "repartition": topics.repartition,
+        "source": local(topics.source),
+        "sink": local(topics.sink),
+        "routes": [local(topic) for topic in topics.routes],
+        "dlq": local(topics.dlq),
+        "repartition": local(topics.repartition),
     }
 
 
@@ -128,10 +164,10 @@ def _metrics(registry: ProcessorRegistry, record: ProcessorRecord) -> ProcessorM
     )
 
 
-def _summary(record: ProcessorRecord, metrics: ProcessorMetrics) -> dict[str, Any]:
+def _summary(record: ProcessorRecord, metrics: ProcessorMetrics, ns: Namespace) -> dict[str, Any]:
     document: dict[str, Any] = {
         "processorId": record.processor_id,
-        "name": record.name,
+        "name": ns.processor_name(record.name),
         "version": record.version,
         "status": metrics.status,
     }
@@ -141,18 +177,21 @@ def _summary(record: ProcessorRecord, metrics: ProcessorMetrics) -> dict[str, An
     return document
 
 
-def _document(registry: ProcessorRegistry, record: ProcessorRecord, topics: Topics | None = None) -> dict[str, Any]:
+def _document(
+    registry: ProcessorRegistry, record: ProcessorRecord, ns: Namespace, topics: Topics | None = None
+) -> dict[str, Any]:
     metrics = _metrics(registry, record)
-    document = _summary(record, metrics)
-    document["spec"] = record.spec
-    document["topics"] = _topics_document(topics or _topics(record, registry.functions))
+    document = _summary(record, metrics, ns)
+    document["spec"] = ns.spec_document(record.spec, _lookups_for(registry.functions))
+    document["topics"] = _topics_document(topics or _topics(record, registry.functions), ns)
     document["metrics"] = summary_document(metrics)
     return document
 
 
-def _require(registry: ProcessorRegistry, processor_id: str) -> ProcessorRecord:
+def _require(registry: ProcessorRegistry, processor_id: str, ns: Namespace) -> ProcessorRecord:
     record = registry.get(processor_id)
-    if record is None:
+    # Another tenant's processor answers exactly like one that does not exist.
+    if record is None or ns.processor_name(record.name) is None:
         raise ge.ProcessorNotFound(f"processor {processor_id!r} does not exist")
     return record
 
@@ -165,13 +204,17 @@ async def _spec_from(request: Request, ctx: GatewayContext) -> ProcessorSpec:
 
 async def create_processor(request: Request) -> Response:
     ctx = context(request)
-    spec = await _spec_from(request, ctx)
+    ns = namespace(request)
+    local_spec = await _spec_from(request, ctx)
     registry = ctx.kafka.processors
+    lookups = _lookups_for(registry.functions)
+    _check_names(request, local_spec, lookups)
+    spec = ns.processor_spec(local_spec, lookups)
     async with registry.write_lock:
         await registry.sync()
         taken = registry.by_name(spec.name)
         if taken is not None:
-            raise ge.Conflict(f"processor name {spec.name!r} is taken by {taken.processor_id}")
+            raise ge.Conflict(f"processor name {local_spec.name!r} is taken by {taken.processor_id}")
         topics = await _prepare(ctx, registry, spec)
         processor_id = new_processor_id()
         if spec.config.start_from == "latest":
@@ -188,7 +231,7 @@ async def create_processor(request: Request) -> Response:
         )
         await registry.write(record)
     location = f"{_BASE}/{record.processor_id}"
-    return JSONResponse(_document(registry, record, topics), status_code=201, headers={"location": location})
+    return JSONResponse(_document(registry, record, ns, topics), status_code=201, headers={"location": location})
 
 
 async def list_processors(request: Request) -> Response:
@@ -196,8 +239,9 @@ async def list_processors(request: Request) -> Response:
     ctx.kafka.require_ready()
     registry = ctx.kafka.processors
     await registry.sync()
-    records = registry.records()
-    return JSONResponse({"processors": [_summary(r, _metrics(registry, r)) for r in records]})
+    ns = namespace(request)
+    records = [r for r in registry.records() if ns.processor_name(r.name) is not None]
+    return JSONResponse({"processors": [_summary(r, _metrics(registry, r), ns) for r in records]})
 
 
 async def get_processor(request: Request) -> Response:
@@ -205,19 +249,25 @@ async def get_processor(request: Request) -> Response:
     ctx.kafka.require_ready()
     registry = ctx.kafka.processors
     await registry.sync()
-    return JSONResponse(_document(registry, _require(registry, request.path_params["processor_id"])))
+    ns = namespace(request)
+    return JSONResponse(_document(registry, _require(registry, request.path_params["processor_id"], ns), ns))
 
 
 async def update_processor(request: Request) -> Response:
     """A changed spec becomes the next version; an identical one changes nothing (PUT is idempotent)."""
     ctx = context(request)
-    spec = await _spec_from(request, ctx)
+    ns = namespace(request)
+    local_spec = await _spec_from(request, ctx)
     registry = ctx.kafka.processors
+    lookups = _lookups_for(registry.functions)
+    _check_names(request, local_spec, lookups)
+    spec = ns.processor_spec(local_spec, lookups)
     async with registry.write_lock:
         await registry.sync()
-        current = _require(registry, request.path_params["processor_id"])
+        current = _require(registry, request.path_params["processor_id"], ns)
         if spec.name != current.name:
-            message = f"a processor cannot be renamed (it is {current.name!r}); create a new processor instead"
+            name = ns.processor_name(current.name)
+            message = f"a processor cannot be renamed (it is {name!r}); create a new processor instead"
             raise _invalid([_issue("name", message)])
         topics = await _prepare(ctx, registry, spec)
         record = current
@@ -226,22 +276,23 @@ async def update_processor(request: Request) -> Response:
                 update={"version": current.version + 1, "spec": spec_json(spec), "updated_at": now_iso()}
             )
             await registry.write(record)
-    return JSONResponse(_document(registry, record, topics))
+    return JSONResponse(_document(registry, record, ns, topics))
 
 
 async def _set_desired(request: Request, desired: Literal["running", "paused"]) -> Response:
     ctx = context(request)
+    ns = namespace(request)
     ctx.kafka.require_ready()
     registry = ctx.kafka.processors
     async with registry.write_lock:
         await registry.sync()
-        record = _require(registry, request.path_params["processor_id"])
+        record = _require(registry, request.path_params["processor_id"], ns)
         # Resume always writes: for a processor that is already running it is how an operator retries a failed
         # one (the supervisor restarts failed workers on any change to a running processor's record).
         if record.desired != desired or desired == "running":
             record = record.model_copy(update={"desired": desired, "updated_at": now_iso()})
             await registry.write(record)
-    return JSONResponse(_document(registry, record))
+    return JSONResponse(_document(registry, record, ns))
 
 
 async def pause_processor(request: Request) -> Response:
@@ -256,19 +307,20 @@ async def delete_processor(request: Request) -> Response:
     """Stops the processor everywhere. Its sinks, DLQ and repartition topics stay; `keptTopics` names the last
     two, so they can be inspected or deleted as streams."""
     ctx = context(request)
+    ns = namespace(request)
     ctx.kafka.require_ready()
     registry = ctx.kafka.processors
     async with registry.write_lock:
         await registry.sync()
-        record = _require(registry, request.path_params["processor_id"])
+        record = _require(registry, request.path_params["processor_id"], ns)
         topics = _topics(record, registry.functions)
-        kept = () if topics is None else topics.internal
+        kept = () if topics is None else tuple(ns.stream(t) or t for t in topics.internal)
         await registry.remove(record.processor_id)
     return JSONResponse(
         {
             "status": "deleted",
             "processorId": record.processor_id,
-            "name": record.name,
+            "name": ns.processor_name(record.name),
             "deletedAt": now_iso(),
             "keptTopics": list(kept),
         }
@@ -280,5 +332,5 @@ async def processor_metrics(request: Request) -> Response:
     ctx.kafka.require_ready()
     registry = ctx.kafka.processors
     await registry.sync(metrics=True)
-    record = _require(registry, request.path_params["processor_id"])
+    record = _require(registry, request.path_params["processor_id"], namespace(request))
     return JSONResponse(metrics_document(record.processor_id, record.version, _metrics(registry, record)))

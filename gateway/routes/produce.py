@@ -14,9 +14,9 @@ from gateway import event_ids
 from gateway.bodies import parse, read_body
 from gateway.context import context, request_id
 from gateway.kafka.producer import Ack, OutgoingRecord
-from gateway.names import validate_stream_name
 from gateway.partitioner import partition_for_key
 from gateway.responses import JSONResponse
+from gateway.tenancy import namespace
 from gateway.timefmt import iso_ms, now_ms
 from schemas.events import BATCH, EVENT, EventIn
 
@@ -75,7 +75,7 @@ def published(ack: Ack) -> dict[str, Any]:
 
 async def publish_event(request: Request) -> Response:
     ctx = context(request)
-    stream = validate_stream_name(request.path_params["stream"])
+    stream = namespace(request).topic(request.path_params["stream"], write=True)
     body = await read_body(request, ctx.settings.max_body_bytes)
     event = parse(EVENT, body)
     ctx.kafka.require_ready()
@@ -89,7 +89,7 @@ async def publish_event(request: Request) -> Response:
         raise ge.InvalidTimestamp(f"stream {stream!r} refuses this event: {problem}")
     ack = await ctx.kafka.producer.publish(stream, record, ctx.settings.produce_timeout_ms)
     result = published(ack)
-    location = f"/api/v1/streams/{stream}/events/{result['eventId']}"
+    location = f"/api/v1/streams/{request.path_params['stream']}/events/{result['eventId']}"
     return JSONResponse(result, status_code=201, headers={"location": location})
 
 
@@ -110,7 +110,7 @@ def failure(index: int, error: ge.GatewayError) -> dict[str, Any]:
 async def publish_batch(request: Request) -> Response:
     ctx = context(request)
     settings = ctx.settings
-    stream = validate_stream_name(request.path_params["stream"])
+    stream = namespace(request).topic(request.path_params["stream"], write=True)
     body = await read_body(request, settings.max_body_bytes)
     batch = parse(BATCH, body)
     events = batch["events"]

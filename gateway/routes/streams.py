@@ -11,8 +11,8 @@ from gateway import errors as ge
 from gateway.bodies import parse_model, read_body
 from gateway.context import context
 from gateway.kafka.admin import StreamInfo
-from gateway.names import validate_stream_name
 from gateway.responses import JSONResponse
+from gateway.tenancy import namespace
 from gateway.timefmt import now_iso
 from schemas.streams import StreamCreate, StreamPatch, config_from_kafka
 
@@ -21,9 +21,10 @@ def broker(node_id: int) -> str:
     return f"broker-{node_id}"
 
 
-def stream_document(info: StreamInfo) -> dict[str, Any]:
+def stream_document(info: StreamInfo, name: str) -> dict[str, Any]:
+    """The stream as its owner sees it: `name` is the stream's name in the caller's namespace."""
     return {
-        "name": info.name,
+        "name": name,
         "partitions": len(info.partitions),
         "replicationFactor": info.replication_factor,
         "totalMessages": sum(p.end_offset - p.start_offset for p in info.partitions),
@@ -47,11 +48,12 @@ def stream_document(info: StreamInfo) -> dict[str, Any]:
 async def create_stream(request: Request) -> Response:
     ctx = context(request)
     spec = parse_model(StreamCreate, await read_body(request, ctx.settings.max_body_bytes))
-    name = validate_stream_name(spec.name)
+    topic = namespace(request).topic(spec.name, write=True)
     ctx.kafka.require_ready()
-    await ctx.kafka.admin.create(name, spec.partitions, spec.replicationFactor, spec.config.to_kafka())
-    info = await ctx.kafka.admin.describe(name)
-    return JSONResponse(stream_document(info), status_code=201, headers={"location": f"/api/v1/streams/{name}"})
+    await ctx.kafka.admin.create(topic, spec.partitions, spec.replicationFactor, spec.config.to_kafka())
+    info = await ctx.kafka.admin.describe(topic)
+    location = f"/api/v1/streams/{spec.name}"
+    return JSONResponse(stream_document(info, spec.name), status_code=201, headers={"location": location})
 
 
 async def list_streams(request: Request) -> Response:
@@ -65,7 +67,7 @@ async def list_streams(request: Request) -> Response:
         )
     limit, after = int(raw_limit), params.get("after", "")
     ctx.kafka.require_ready()
-    names = [n for n in await ctx.kafka.admin.list_names() if n > after]
+    names = [n for n in namespace(request).visible(await ctx.kafka.admin.list_names()) if n > after]
     page = names[:limit]
     document: dict[str, Any] = {"streams": [{"name": n} for n in page], "nextAfter": None}
     if len(names) > limit:
@@ -76,22 +78,25 @@ async def list_streams(request: Request) -> Response:
 async def get_stream(request: Request) -> Response:
     ctx = context(request)
     name = request.path_params["stream"]
+    topic = namespace(request).topic(name)
     ctx.kafka.require_ready()
-    return JSONResponse(stream_document(await ctx.kafka.admin.describe(name)))
+    return JSONResponse(stream_document(await ctx.kafka.admin.describe(topic), name))
 
 
 async def patch_stream(request: Request) -> Response:
     ctx = context(request)
     name = request.path_params["stream"]
+    topic = namespace(request).topic(name, write=True)
     patch = parse_model(StreamPatch, await read_body(request, ctx.settings.max_body_bytes))
     ctx.kafka.require_ready()
-    await ctx.kafka.admin.alter(name, patch.config.to_kafka(), patch.partitions)
-    return JSONResponse(stream_document(await ctx.kafka.admin.describe(name)))
+    await ctx.kafka.admin.alter(topic, patch.config.to_kafka(), patch.partitions)
+    return JSONResponse(stream_document(await ctx.kafka.admin.describe(topic), name))
 
 
 async def delete_stream(request: Request) -> Response:
     ctx = context(request)
-    name = validate_stream_name(request.path_params["stream"])
+    name = request.path_params["stream"]
+    topic = namespace(request).topic(name, write=True)
     ctx.kafka.require_ready()
-    await ctx.kafka.admin.delete(name)
+    await ctx.kafka.admin.delete(topic)
     return JSONResponse({"status": "deleted", "streamName": name, "deletedAt": now_iso()})
