@@ -124,7 +124,7 @@ def authenticator(settings: Settings, keys: KeyStore, tenants: TenantStore) -> A
     if settings.auth == "off":
         return None
     assert settings.admin_token is not None  # noqa: S101 - Settings refuses auth=required without one
-    return KeyAuthenticator(settings.admin_token.get_secret_value(), keys, tenants, keys.signing_secrets)
+    return KeyAuthenticator(settings.admin_token.get_secret_value(), keys, tenants)
 
 
 def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlette:

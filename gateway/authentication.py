@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -62,12 +61,10 @@ class KeyAuthenticator(RootTokenAuthenticator):
         admin_token: str,
         keys: KeyStore,
         tenants: TenantStore,
-        jwt_secrets: Callable[[], Mapping[str, str]],
     ):
         super().__init__(admin_token)
         self.keys = keys
         self.tenants = tenants
-        self._jwt_secrets = jwt_secrets
 
     async def authenticate(self, token: str) -> Principal | None:
         root = await super().authenticate(token)
@@ -79,7 +76,7 @@ class KeyAuthenticator(RootTokenAuthenticator):
             if key is None or not tokens.matches(token, key.tokenHash):
                 return None
         elif tokens.looks_like_jwt(token):
-            key_id = tokens.access_token_key_id(token, self._jwt_secrets())
+            key_id = tokens.access_token_key_id(token, await self.keys.verifying_secrets(token))
             key = None if key_id is None else self.keys.find(key_id) or await self.keys.find_fresh(key_id)
             if key is None:
                 return None

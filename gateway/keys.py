@@ -109,6 +109,16 @@ class KeyStore:
             found[self._configured[0]] = self._configured[1]
         return found
 
+    async def verifying_secrets(self, access_token: str) -> dict[str, str]:
+        """The secrets that may have signed `access_token`, catching up with Kafka when its `kid` is unknown here
+        (a secret another gateway just created)."""
+        found = self.signing_secrets()
+        kid = tokens.access_token_kid(access_token)
+        if kid is not None and kid not in found:
+            await self.table.sync()
+            found = self.signing_secrets()
+        return found
+
     async def signing_secret(self) -> tuple[str, str]:
         """The secret new access tokens are signed with: the oldest stored one, created when there is none.
 

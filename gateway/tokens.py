@@ -56,12 +56,21 @@ def issue_access_token(key_id: str, kid: str, secret: str, now_s: int, ttl_s: in
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
 
 
-def access_token_key_id(token: str, secrets_by_kid: Mapping[str, str]) -> str | None:
-    """The key id of a valid, unexpired access token signed by one of `secrets_by_kid`; None otherwise."""
+def access_token_kid(token: str) -> str | None:
+    """The `kid` an access token claims to be signed with (unverified), or None."""
     try:
         kid = jwt.get_unverified_header(token).get("kid")
-        if not isinstance(kid, str) or kid not in secrets_by_kid:
-            return None
+    except jwt.PyJWTError:
+        return None
+    return kid if isinstance(kid, str) else None
+
+
+def access_token_key_id(token: str, secrets_by_kid: Mapping[str, str]) -> str | None:
+    """The key id of a valid, unexpired access token signed by one of `secrets_by_kid`; None otherwise."""
+    kid = access_token_kid(token)
+    if kid is None or kid not in secrets_by_kid:
+        return None
+    try:
         claims = jwt.decode(
             token,
             secrets_by_kid[kid],
