@@ -49,8 +49,8 @@ class Namespace:
     def topic(self, stream: str, *, write: bool = False) -> str:
         """The Kafka topic of `stream`, checking the name. Writes never reach internal topics; reads of one
         (root only) are allowed, and for anyone else an internal name is a stream that does not exist."""
-        if not write and not self.prefix and is_internal(stream):
-            if self.root and stream and len(stream) <= MAX_LENGTH:
+        if not write and is_internal(stream):
+            if self.root and not self.prefix and len(stream) <= MAX_LENGTH:
                 return stream
             raise ge.StreamNotFound(f"stream {stream!r} does not exist")
         topic = self.prefix + validate_stream_name(stream)
