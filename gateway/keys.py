@@ -50,6 +50,8 @@ class KeyStore:
     def __init__(self, table: ReplicatedTable[Stored], jwt_secret: str | None = None):
         self.table = table
         self._configured = None if jwt_secret is None else (_CONFIGURED_KID, jwt_secret)
+        self._secrets: dict[str, str] = {}
+        self._secrets_version = -1
 
     # --- keys ---------------------------------------------------------------------------------------------
 
@@ -102,12 +104,14 @@ class KeyStore:
     # --- access-token signing secrets ---------------------------------------------------------------------
 
     def signing_secrets(self) -> dict[str, str]:
-        found = {
-            e.value.kid: e.value.secret for e in self.table.entries().values() if isinstance(e.value, SigningSecret)
-        }
-        if self._configured is not None:
-            found[self._configured[0]] = self._configured[1]
-        return found
+        """Every secret that verifies access tokens, by kid (cached until the key store changes)."""
+        if self._secrets_version != self.table.version:
+            stored = [e.value for e in self.table.entries().values() if isinstance(e.value, SigningSecret)]
+            found = {s.kid: s.secret for s in stored}
+            if self._configured is not None:
+                found[self._configured[0]] = self._configured[1]
+            self._secrets, self._secrets_version = found, self.table.version
+        return self._secrets
 
     async def verifying_secrets(self, access_token: str) -> dict[str, str]:
         """The secrets that may have signed `access_token`, catching up with Kafka when its `kid` is unknown here

@@ -17,11 +17,20 @@ from schemas.tenants import TenantCreate, TenantRecord
 class TenantStore:
     def __init__(self, table: ReplicatedTable[TenantRecord]):
         self.table = table
+        self._owners: dict[str, Entry[TenantRecord]] = {}
+        self._owners_version = -1
 
     def _owner(self, slug: str) -> Entry[TenantRecord] | None:
         """The tenant holding `slug`: of the records naming it, the one written first."""
-        named = [e for e in self.table.entries().values() if e.value.slug == slug]
-        return min(named, key=lambda e: e.offset) if named else None
+        if self._owners_version != self.table.version:
+            # Rebuilt once per change of the table, so authentication stays a dict lookup.
+            owners: dict[str, Entry[TenantRecord]] = {}
+            for entry in self.table.entries().values():
+                held = owners.get(entry.value.slug)
+                if held is None or entry.offset < held.offset:
+                    owners[entry.value.slug] = entry
+            self._owners, self._owners_version = owners, self.table.version
+        return self._owners.get(slug)
 
     def find(self, id_or_slug: str) -> TenantRecord | None:
         """A tenant as this gateway's tail has it now (no Kafka round trip)."""

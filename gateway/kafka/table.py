@@ -61,6 +61,8 @@ class ReplicatedTable(Generic[V]):
         self._decode = decode
         self._tp = TopicPartition(topic, 0)
         self._entries: dict[str, Entry[V]] = {}
+        # Bumped by every change, so readers can cache what they derive from the entries until the next one.
+        self.version = 0
         self._position = 0
         self._advanced = asyncio.Condition()
         self._start_lock = asyncio.Lock()
@@ -129,6 +131,7 @@ class ReplicatedTable(Generic[V]):
                 self._advanced.notify_all()
 
     def _apply(self, key: str, value: bytes | None, offset: int) -> None:
+        self.version += 1
         if value is None:
             self._entries.pop(key, None)
             return
