@@ -20,6 +20,7 @@ from types import FrameType
 
 import orjson
 
+from bench.auth import auth_overhead, overhead_lines
 from bench.broker import Broker, throwaway_broker
 from bench.cpu import CpuProbe
 from bench.errors import BenchError
@@ -70,6 +71,8 @@ def run(argv: list[str] | None = None) -> int:
             probe = CpuProbe(gateway.pid, broker.pid)
             with _event_loop_runner() as runner:
                 measurements = runner.run(run_suite(plan, settings, gateway.base_url, probe))
+                progress("measuring authentication in-process")
+                measurements += runner.run(auth_overhead(broker.bootstrap, plan.auth_requests))
             progress("stopping the gateway" if reuse else "stopping the gateway and the broker")
     except BenchError as exc:
         keep_work_dir = True
@@ -86,6 +89,7 @@ def run(argv: list[str] | None = None) -> int:
         if not keep_work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
     print(table(measurements))
+    print("\n" + "\n".join(overhead_lines(measurements)))
     plan.json_path.write_bytes(
         orjson.dumps(document(plan, settings, broker_note, measurements), option=orjson.OPT_INDENT_2)
     )

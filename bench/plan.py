@@ -21,6 +21,7 @@ class Plan:
     consume_limit: int = 1000
     warmup_events: int = 200
     warmup_batches: int = 2
+    auth_requests: int = 20_000  # in-process, per credential kind
     partitions: int = 3
     clients: tuple[str, ...] = ("aiohttp", "httpx")  # httpx alone saturates its own CPU at C=32
     json_path: Path = Path("/tmp/kafkagate-bench.json")  # noqa: S108 - a report for the reader, outside the repo
@@ -61,6 +62,7 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
     parser.add_argument("--consume-events", type=_positive, default=defaults.consume_events)
     parser.add_argument("--consume-limit", type=_positive, default=defaults.consume_limit, help="events per poll")
     parser.add_argument("--warmup-events", type=_positive, default=defaults.warmup_events)
+    parser.add_argument("--auth-requests", type=_positive, default=defaults.auth_requests, help="per credential")
     parser.add_argument("--partitions", type=_positive, default=defaults.partitions, help="per benchmark topic")
     parser.add_argument(
         "--clients",
@@ -79,6 +81,7 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
         consume_limit=args.consume_limit,
         warmup_events=args.warmup_events,
         partitions=args.partitions,
+        auth_requests=args.auth_requests,
         clients=args.clients,
         json_path=args.json,
     )

@@ -94,6 +94,7 @@ def document(plan: Plan, settings: Settings, broker: str, measurements: list[Mea
             "warmup_events": plan.warmup_events,
             "warmup_batches": plan.warmup_batches,
             "partitions": plan.partitions,
+            "auth_requests": plan.auth_requests,
             "clients": list(plan.clients),
         },
         "results": [_result(m, measurements) for m in measurements],
