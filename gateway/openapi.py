@@ -26,6 +26,7 @@ class Operation:
     body: str | None = None  # a component schema name
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
+    public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
 
 
 _POLL_QUERY = (
@@ -38,9 +39,9 @@ _POLL_QUERY = (
 )
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/healthz", "The process is alive", errors=()),
-    Operation("get", "/readyz", "Connected to Kafka", errors=(503,)),
-    Operation("get", "/openapi.json", "This document", errors=()),
+    Operation("get", "/healthz", "The process is alive", errors=(), public=True),
+    Operation("get", "/readyz", "Connected to Kafka", errors=(503,), public=True),
+    Operation("get", "/openapi.json", "This document", errors=(), public=True),
     Operation("post", f"{API}/streams", "Create a stream", 201, "StreamCreate", errors=(400, 409, 413, 422, 503)),
     Operation(
         "get", f"{API}/streams", "List streams", query=(("limit", "page size", False), ("after", "cursor", False))
@@ -143,7 +144,36 @@ _PROBLEM = {
         "request_id": {"type": "string"},
         "retriable": {"type": "boolean"},
         "errors": {"type": "array", "items": {"type": "object"}, "description": "each invalid field (422)"},
+        "violated-policies": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["default", "bytes"]},
+            "description": "the RateLimit policies that refused the request (429)",
+        },
     },
+}
+
+# Response header fields; RateLimit-Policy and RateLimit follow draft-ietf-httpapi-ratelimit-headers-11.
+_HEADERS: dict[str, Any] = {
+    "Retry-After": {
+        "description": "whole seconds (at least 1) to wait before retrying",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Policy": {
+        "description": 'the key\'s quotas per gateway process: `"default";q=<requests>;w=1` and '
+        '`"bytes";q=<body bytes>;qu="content-bytes";w=1` (only the limited ones; absent when none is)',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "what remains of each quota and the seconds until it is whole again: "
+        '`"default";r=<remaining>;t=<seconds>`',
+        "schema": {"type": "string"},
+    },
+}
+_RATELIMIT_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit-Policy", "RateLimit")}
+_RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+_STATUS_TEXT = {
+    429: "the key is over its request or body-byte quota (QUOTA_EXCEEDED, 1005)",
+    503: "Kafka is unavailable (BROKER_UNAVAILABLE, 1011) or the gateway is overloaded (OVERLOADED, 1027)",
 }
 
 
@@ -174,9 +204,19 @@ def _operation(op: Operation) -> dict[str, Any]:
         for name, text, required in op.query
     ]
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    responses: dict[str, Any] = {str(op.success): {"description": "success", "content": {"application/json": {}}}}
-    for status in op.errors:
-        responses[str(status)] = {"description": "problem", "content": problem}
+    success: dict[str, Any] = {"description": "success", "content": {"application/json": {}}}
+    statuses = set(op.errors)
+    if not op.public:
+        success["headers"] = _RATELIMIT_HEADERS
+        statuses |= {429, 503}  # every authenticated request spends quota; produce ones also meet the cap
+    responses: dict[str, Any] = {str(op.success): success}
+    for status in sorted(statuses):
+        response: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "problem"), "content": problem}
+        if status == 429:
+            response["headers"] = {**_RETRY_AFTER, **_RATELIMIT_HEADERS}
+        elif status == 503:
+            response["headers"] = _RETRY_AFTER
+        responses[str(status)] = response
     responses["default"] = {"description": "problem", "content": problem}
     document: dict[str, Any] = {"summary": op.summary, "parameters": parameters, "responses": responses}
     if op.body is not None:
@@ -193,5 +233,5 @@ def build_openapi(version: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "kafkagate", "version": version, "description": "HTTP gateway for Apache Kafka"},
         "paths": paths,
-        "components": {"schemas": _components()},
+        "components": {"schemas": _components(), "headers": _HEADERS},
     }
