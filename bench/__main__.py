@@ -53,6 +53,9 @@ def run(argv: list[str] | None = None) -> int:
     reuse = os.environ.get(REUSE_VARIABLE)
     gateway_env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKAGATE_BENCH_")}
     gateway_env.setdefault("KAFKAGATE_AUTH", "off")
+    # The bench measures the gateway's throughput, not its default quotas: one open key would hit them first.
+    gateway_env.setdefault("KAFKAGATE_RATE_LIMIT_REQUESTS_PER_S", "0")
+    gateway_env.setdefault("KAFKAGATE_RATE_LIMIT_BYTES_PER_S", "0")
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     logging.basicConfig(level=logging.WARNING, format="bench: %(name)s: %(message)s")
     work_dir = Path(tempfile.mkdtemp(prefix="kafkagate-bench-"))

@@ -22,6 +22,9 @@ from gateway.kafka.clients import KafkaClients
 from gateway.keys import KeyStore
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
+from gateway.overload import InflightBytes, OverloadMiddleware
+from gateway.quotas import Quota, QuotaTable
+from gateway.rate_limiting import RateLimitMiddleware
 from gateway.responses import JSONResponse, problem_response
 from gateway.routes import access_tokens, consume, consumers, keys, processors, produce, streams, tenants
 from gateway.settings import Settings
@@ -127,9 +130,11 @@ def authenticator(settings: Settings, keys: KeyStore, tenants: TenantStore) -> A
     return KeyAuthenticator(settings.admin_token.get_secret_value(), keys, tenants)
 
 
-def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlette:
-    """Build the gateway. Pass `kafka` to share or inspect clients; by default the app owns its own."""
+def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: QuotaTable | None = None) -> Starlette:
+    """Build the gateway. Pass `kafka` to share or inspect clients; by default the app owns its own.
+    `quotas` holds the per-key token buckets (pass one with its own clock to test them)."""
     clients = kafka or KafkaClients(settings)
+    default_quota = Quota(settings.rate_limit_requests_per_s, settings.rate_limit_bytes_per_s)
     owned = kafka is None
     jwt_secret = None if settings.jwt_secret is None else settings.jwt_secret.get_secret_value()
     key_store = KeyStore(clients.keys, jwt_secret)
@@ -150,6 +155,13 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlet
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(AuthenticationMiddleware, authenticator=authenticator(settings, key_store, tenant_store)),
+            Middleware(RateLimitMiddleware, table=quotas or QuotaTable(), default=default_quota),
+            Middleware(
+                OverloadMiddleware,
+                inflight=InflightBytes(settings.max_inflight_produce_bytes),
+                max_body_bytes=settings.max_body_bytes,
+                retry_after_s=settings.retry_after_s,
+            ),
         ],
         exception_handlers={
             ge.GatewayError: on_gateway_error,

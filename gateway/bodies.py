@@ -7,11 +7,24 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
+from starlette.types import Scope
 
 from gateway.errors import PayloadTooLarge, SerializationError, UnsupportedMediaType, ValidationFailed
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+def declared_length(scope: Scope) -> int | None:
+    """The body length a request declares before sending it: Content-Length, None for a chunked (or
+    otherwise undeclared) body, 0 for a request without one. Middleware uses it to decide before reading."""
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+        if name == b"transfer-encoding":
+            chunked = True
+    return None if chunked else 0
 
 
 async def read_body(request: Request, limit_bytes: int) -> bytes:

@@ -33,8 +33,7 @@ OPEN_BANNER = """
 
 
 def serve() -> None:
-    import uvicorn
-
+    from gateway import server
     from gateway.app import create_app
     from gateway.settings import Settings
 
@@ -42,16 +41,7 @@ def serve() -> None:
     assert isinstance(settings, Settings)  # noqa: S101 - narrowing for the type checker
     if settings.auth == "off":
         print(OPEN_BANNER, file=sys.stderr, flush=True)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=False,
-        timeout_keep_alive=settings.http_keep_alive_s,
-        loop="uvloop",
-        http="httptools",
-    )
+    server.run(create_app(settings), settings)
 
 
 def worker() -> None:

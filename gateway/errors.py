@@ -28,6 +28,7 @@
     ├── ValidationFailed               422  1007 VALIDATION_ERROR      (lists each bad field)
     ├── QuotaExceeded                  429  1005 QUOTA_EXCEEDED        (retriable, Retry-After)
     ├── BrokerUnavailable              503  1011 BROKER_UNAVAILABLE    (retriable, Retry-After)
+    ├── Overloaded                     503  1027 OVERLOADED            (retriable, Retry-After; in-flight cap)
     └── OperationTimeout               504  1006 TIMEOUT               (retriable; outcome may be unknown)
 
 Each class carries its HTTP status, seed code, symbolic name and whether retrying can help. Dependency
@@ -169,6 +170,11 @@ class BrokerUnavailable(GatewayError):
     retriable = True
 
 
+class Overloaded(GatewayError):
+    status, code, error, title = 503, 1027, "OVERLOADED", "Gateway overloaded"
+    retriable = True
+
+
 class OperationTimeout(GatewayError):
     status, code, error, title = 504, 1006, "TIMEOUT", "Operation timed out"
     retriable = True
@@ -203,6 +209,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     ValidationFailed,
     QuotaExceeded,
     BrokerUnavailable,
+    Overloaded,
     OperationTimeout,
 )
 

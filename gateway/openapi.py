@@ -28,7 +28,7 @@ class Operation:
     body: str | None = None  # a component schema name
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
-    public: bool = False  # no bearer token needed
+    public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
 
 
 _POLL_QUERY = (
@@ -166,7 +166,38 @@ _PROBLEM = {
         "request_id": {"type": "string"},
         "retriable": {"type": "boolean"},
         "errors": {"type": "array", "items": {"type": "object"}, "description": "each invalid field (422)"},
+        "violated-policies": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["default", "bytes"]},
+            "description": "the RateLimit policies that refused the request (429)",
+        },
     },
+}
+
+# Response header fields; RateLimit-Policy and RateLimit follow draft-ietf-httpapi-ratelimit-headers-11.
+_HEADERS: dict[str, Any] = {
+    "Retry-After": {
+        "description": "whole seconds (at least 1) to wait before retrying",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Policy": {
+        "description": 'the key\'s quotas per gateway process: `"default";q=<requests>;w=1` and '
+        '`"bytes";q=<body bytes>;qu="content-bytes";w=1` (only the limited ones; absent when none is)',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "what remains of each quota and the seconds until it is whole again: "
+        '`"default";r=<remaining>;t=<seconds>`',
+        "schema": {"type": "string"},
+    },
+}
+_RATELIMIT_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit-Policy", "RateLimit")}
+_RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+_STATUS_TEXT = {
+    401: "no valid bearer token (UNAUTHORIZED, 1018): the same answer whatever the reason",
+    403: "the key lacks the scope or the stream pattern (FORBIDDEN, 1028)",
+    429: "the key is over its request or body-byte quota (QUOTA_EXCEEDED, 1005)",
+    503: "Kafka is unavailable (BROKER_UNAVAILABLE, 1011) or the gateway is overloaded (OVERLOADED, 1027)",
 }
 
 
@@ -197,10 +228,19 @@ def _operation(op: Operation) -> dict[str, Any]:
         for name, text, required in op.query
     ]
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    responses: dict[str, Any] = {str(op.success): {"description": "success", "content": {"application/json": {}}}}
-    statuses = op.errors if op.public else tuple(sorted({*op.errors, 401, 403}))
-    for status in statuses:
-        responses[str(status)] = {"description": "problem", "content": problem}
+    success: dict[str, Any] = {"description": "success", "content": {"application/json": {}}}
+    statuses = set(op.errors)
+    if not op.public:
+        success["headers"] = _RATELIMIT_HEADERS
+        statuses |= {401, 403, 429, 503}  # every authenticated request spends quota; produce ones also meet the cap
+    responses: dict[str, Any] = {str(op.success): success}
+    for status in sorted(statuses):
+        response: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "problem"), "content": problem}
+        if status == 429:
+            response["headers"] = {**_RETRY_AFTER, **_RATELIMIT_HEADERS}
+        elif status == 503:
+            response["headers"] = _RETRY_AFTER
+        responses[str(status)] = response
     responses["default"] = {"description": "problem", "content": problem}
     document: dict[str, Any] = {"summary": op.summary, "parameters": parameters, "responses": responses}
     document["security"] = [] if op.public else [{"bearer": []}]
@@ -220,6 +260,7 @@ def build_openapi(version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": _components(),
+            "headers": _HEADERS,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -88,6 +89,17 @@ class Settings(BaseSettings):
         if self.max_inflight_produce_bytes < self.max_body_bytes:
             raise ValueError("KAFKAGATE_MAX_INFLIGHT_PRODUCE_BYTES must be at least KAFKAGATE_MAX_BODY_BYTES")
         return self
+
+    @property
+    def shutdown_close_s(self) -> float:
+        """Of `shutdown_grace_s`, the part kept for closing Kafka clients (flush producers, leave groups)."""
+        return min(10.0, self.shutdown_grace_s / 3)
+
+    @property
+    def shutdown_requests_s(self) -> int:
+        """Of `shutdown_grace_s`, how long requests in flight may take to finish before they are cancelled:
+        what the close step leaves, less half a second for the server's own steps, in whole seconds."""
+        return max(0, math.floor(self.shutdown_grace_s - self.shutdown_close_s - 0.5))
 
     @property
     def producer_max_request_bytes(self) -> int:

@@ -81,15 +81,32 @@ class KafkaClients:
         async with asyncio.timeout(timeout_s):
             await self._connected.wait()
 
+    def drain(self) -> None:
+        """The gateway stopped accepting connections: answer long polls now rather than at their timeout."""
+        self.sessions.drain()
+
     async def close(self) -> None:
+        """Flush and stop the producers and leave every consumer group, then close the rest, all within
+        `shutdown_close_s`: the process is about to exit, so a step still running then is abandoned (logged)
+        rather than allowed to hold the exit past the shutdown grace."""
         if self._connector is not None:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
-        await self.sessions.close_all()
-        await self.processors.close()
-        await self.keys.close()
-        await self.tenants.close()
-        await self.groups.close()
-        await self.pool.close()
-        await self.admin.close()
+        budget_s = self.settings.shutdown_close_s
+        try:
+            async with asyncio.timeout(budget_s):
+                # Independent: a slow LeaveGroup must not hold back the flush of records already sent.
+                flushed, left = await asyncio.gather(
+                    self.pool.close(), self.sessions.close_all(), return_exceptions=True
+                )
+                for step, outcome in (("flushing producers", flushed), ("leaving consumer groups", left)):
+                    if isinstance(outcome, Exception):
+                        log.warning("%s failed on shutdown: %r", step, outcome)
+                await self.processors.close()
+                await self.keys.close()
+                await self.tenants.close()
+                await self.groups.close()
+                await self.admin.close()
+        except TimeoutError:
+            log.warning("closing Kafka clients took longer than %.1f s; abandoning the rest", budget_s)

@@ -7,6 +7,8 @@ Guarantees that other REST gateways have been burned on:
 - Idle members leave the group after `consumer_idle_timeout_ms`; the number of live members is bounded.
 - `autoCommit` commits what a poll returned only when the *next* poll arrives (at-least-once): a client that
   dies mid-batch gets the batch again.
+- On shutdown (`SessionManager.drain`) a long poll stops waiting and answers with what is buffered, so the
+  gateway can finish every request in flight instead of cutting polls that would wait out their timeout.
 """
 
 from __future__ import annotations
@@ -54,9 +56,13 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 class ConsumerSession:
     """One group member consuming one stream."""
 
-    def __init__(self, settings: Settings, group: str, stream: str, initial: Seek):
-        """`initial` is where a group without committed offsets starts; a number is applied by the first poll."""
+    def __init__(
+        self, settings: Settings, group: str, stream: str, initial: Seek, draining: asyncio.Event | None = None
+    ):
+        """`initial` is where a group without committed offsets starts; a number is applied by the first poll.
+        Once `draining` is set, polls stop waiting for records."""
         self.group, self.stream = group, stream
+        self._draining = draining or asyncio.Event()
         self._settings = settings
         reset = initial if initial in ("earliest", "latest") else "latest"
         self.consumer = connect.consumer(
@@ -114,7 +120,7 @@ class ConsumerSession:
             self._uncommitted.clear()
             if seek is not None:
                 await self._seek_all(seek)
-            batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=limit)
+            batches = await self._fetch(limit, timeout_ms)
             events = self._take(batches, max_bytes)
             positions = {tp.partition: await self.consumer.position(tp) for tp in sorted(self.assigned)}
             if auto_commit:
@@ -127,6 +133,29 @@ class ConsumerSession:
         finally:
             self.touch()
         return PollResult(events, lag, positions)
+
+    async def _fetch(self, limit: int, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        """`getmany`, cut short when the gateway starts draining. Cancelling a waiting `getmany` is safe: aiokafka
+        hands out buffered records only after its wait, in the same step it returns them."""
+        if timeout_ms == 0 or self._draining.is_set():
+            return await self._getmany(limit, 0)
+        fetch = asyncio.ensure_future(self._getmany(limit, timeout_ms))
+        wake = asyncio.ensure_future(self._draining.wait())
+        try:
+            await asyncio.wait((fetch, wake), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+            if not fetch.done():
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fetch
+        if not fetch.cancelled():
+            return fetch.result()
+        return await self._getmany(limit, 0)
+
+    async def _getmany(self, limit: int, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        batches: dict[TopicPartition, list[Any]] = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=limit)
+        return batches
 
     def _take(self, batches: dict[TopicPartition, list[Any]], max_bytes: int) -> list[dict[str, Any]]:
         """Render records up to `max_bytes`; seek back every partition whose records did not all fit."""
@@ -211,6 +240,7 @@ class SessionManager:
         self._sessions: dict[tuple[str, str], ConsumerSession] = {}
         self._create_lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
+        self._draining = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -235,7 +265,7 @@ class SessionManager:
                     "ones with DELETE /api/v1/consumers/{group}/sessions or retry later",
                     retry_after_s=self._settings.retry_after_s,
                 )
-            session = ConsumerSession(self._settings, group, stream, initial)
+            session = ConsumerSession(self._settings, group, stream, initial, self._draining)
             await session.start()
             self._sessions[(group, stream)] = session
             return session, True
@@ -268,10 +298,18 @@ class SessionManager:
                     except Exception:
                         log.exception("closing idle member %s/%s failed", session.group, session.stream)
 
+    def drain(self) -> None:
+        """The gateway is shutting down: polls waiting for records answer now, and new ones do not wait."""
+        self._draining.set()
+
     async def close_all(self) -> None:
+        """Every member leaves its group, all at once (each is a LeaveGroup round trip of its own)."""
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        for session in list(self._sessions.values()):
-            await self.close(session)
+        sessions = list(self._sessions.values())
+        outcomes = await asyncio.gather(*(self.close(s) for s in sessions), return_exceptions=True)
+        for session, outcome in zip(sessions, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.warning("closing member %s/%s failed: %r", session.group, session.stream, outcome)

@@ -93,3 +93,33 @@ async def test_failures_are_documented_problem_documents(client: httpx.AsyncClie
     if operation.body is not None:
         # Malformed JSON is a serialization error, unless the path was refused first.
         assert (response.status_code, body["code"]) in {(400, 1004), (400, 1022)}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+async def test_quota_and_overload_responses_are_documented(client: httpx.AsyncClient, operation: Any) -> None:
+    responses = (await document(client))["paths"][operation.path][operation.method]["responses"]
+    if operation.public:
+        assert "429" not in responses
+        return
+    assert set(responses["429"]["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}
+    assert set(responses["503"]["headers"]) == {"Retry-After"}
+    assert set(responses[str(operation.success)]["headers"]) == {"RateLimit-Policy", "RateLimit"}
+
+
+async def test_a_quota_refusal_is_a_documented_problem_document() -> None:
+    settings = Settings(bootstrap_servers=dead_address(), auth="off", rate_limit_requests_per_s=1)
+    app = create_app(settings, kafka=KafkaClients(settings))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        spec = await document(http)
+        first = await http.get("/api/v1/streams")
+        refused = await http.get("/api/v1/streams")
+    assert first.status_code == 503  # spent the one token; Kafka is down
+    assert first.headers["ratelimit"].startswith('"default";r=0;t=1, "bytes";')
+    assert refused.status_code == 429
+    problem_schema = {**spec["components"]["schemas"]["Problem"], "components": spec["components"]}
+    body = refused.json()
+    jsonschema.validate(body, problem_schema)
+    assert (body["code"], body["error"], body["violated-policies"]) == (1005, "QUOTA_EXCEEDED", ["default"])
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["ratelimit-policy"].startswith('"default";q=1;w=1')

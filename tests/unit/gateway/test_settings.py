@@ -67,3 +67,12 @@ def test_the_root_token_is_never_printed() -> None:
 def test_a_weak_jwt_secret_is_refused() -> None:
     with pytest.raises(ValidationError, match="KAFKAGATE_JWT_SECRET"):
         Settings(jwt_secret="short")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("grace_s", [1, 2, 3, 10, 30, 120])
+def test_the_shutdown_steps_fit_in_the_grace(grace_s: int) -> None:
+    settings = Settings(auth="off", shutdown_grace_s=grace_s)
+    assert 0 < settings.shutdown_close_s <= 10
+    assert settings.shutdown_requests_s >= 0
+    # Half a second stays for uvicorn's own steps between the two.
+    assert settings.shutdown_requests_s + settings.shutdown_close_s + 0.5 <= grace_s
