@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from tests.integration.conftest import GatewayFactory
+from tests.integration.principals import as_token, new_key
 
 pytestmark = pytest.mark.kafka
 
@@ -161,3 +162,18 @@ async def test_the_inflight_produce_cap_answers_503_and_releases_after(
         *(gateway.post(f"/api/v1/streams/{stream}/events", content=body, headers=headers) for _ in range(2))
     )
     assert [r.status_code for r in later] == [201, 201], [r.text for r in later]
+
+
+async def test_each_key_has_its_own_buckets_and_its_own_rate_limit(
+    make_gateway: GatewayFactory, new_stream: NewStream
+) -> None:
+    gateway = await make_gateway(rate_limit_requests_per_s=1000, rate_limit_bytes_per_s=0)
+    stream = await new_stream(partitions=1)
+    slow = as_token(gateway, (await new_key(gateway, rateLimit={"requestsPerSecond": 2}))["token"])
+    fast = as_token(gateway, (await new_key(gateway))["token"])
+    slow_answers = [await slow.get(f"/api/v1/streams/{stream}") for _ in range(6)]
+    assert [r.status_code for r in slow_answers].count(429) >= 3, "a key's own rateLimit wins over the default"
+    assert slow_answers[0].headers["ratelimit-policy"] == '"default";q=2;w=1'
+    fast_answers = [await fast.get(f"/api/v1/streams/{stream}") for _ in range(6)]
+    assert {r.status_code for r in fast_answers} == {200}, "another key's spent bucket does not touch this one"
+    assert fast_answers[0].headers["ratelimit-policy"] == '"default";q=1000;w=1'
