@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import jwt
 
@@ -65,8 +66,15 @@ def access_token_kid(token: str) -> str | None:
     return kid if isinstance(kid, str) else None
 
 
-def access_token_key_id(token: str, secrets_by_kid: Mapping[str, str]) -> str | None:
-    """The key id of a valid, unexpired access token signed by one of `secrets_by_kid`; None otherwise."""
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    key_id: str
+    kid: str
+    expires_s: int
+
+
+def verify_access_token(token: str, secrets_by_kid: Mapping[str, str]) -> AccessClaims | None:
+    """The claims of a valid, unexpired access token signed by one of `secrets_by_kid`; None otherwise."""
     kid = access_token_kid(token)
     if kid is None or kid not in secrets_by_kid:
         return None
@@ -80,5 +88,31 @@ def access_token_key_id(token: str, secrets_by_kid: Mapping[str, str]) -> str | 
         )
     except jwt.PyJWTError:
         return None
-    subject = claims.get("sub")
-    return subject if isinstance(subject, str) else None
+    subject, expires = claims.get("sub"), claims.get("exp")
+    if not isinstance(subject, str) or not isinstance(expires, int):
+        return None
+    return AccessClaims(subject, kid, expires)
+
+
+class VerifiedTokens:
+    """Access tokens this gateway has verified, so a client that reuses one (the normal case) costs a dict lookup
+    instead of a signature check (~100 us with PyJWT). Expiry and the signing secret are re-checked on every hit;
+    the key itself is looked up by the caller on every request either way. Holds at most `capacity` tokens."""
+
+    def __init__(self, capacity: int = 10_000):
+        self._capacity = capacity
+        self._verified: dict[str, AccessClaims] = {}
+
+    def key_id(self, token: str, secrets_by_kid: Mapping[str, str], now_s: float) -> str | None:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = verify_access_token(token, secrets_by_kid)
+            if claims is None:
+                return None
+            if len(self._verified) >= self._capacity:
+                self._verified.clear()  # cheap and bounded; the next requests re-verify
+            self._verified[token] = claims
+        if claims.expires_s <= now_s or claims.kid not in secrets_by_kid:
+            self._verified.pop(token, None)
+            return None
+        return claims.key_id
