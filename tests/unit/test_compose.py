@@ -47,3 +47,10 @@ def test_processor_worker_runs_beside_the_gateway() -> None:
         worker["environment"]["KAFKAGATE_BOOTSTRAP_SERVERS"]
         == services["gateway"]["environment"]["KAFKAGATE_BOOTSTRAP_SERVERS"]
     )
+
+
+def test_the_composed_gateway_requires_auth_and_a_root_token_from_the_environment() -> None:
+    env = load()["services"]["gateway"]["environment"]
+    assert env["KAFKAGATE_AUTH"] == "required"
+    # `${VAR:?message}`: compose refuses to start without it instead of running an open gateway.
+    assert env["KAFKAGATE_ADMIN_TOKEN"].startswith("${KAFKAGATE_ADMIN_TOKEN:?")
