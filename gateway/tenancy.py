@@ -73,11 +73,14 @@ class Namespace:
 
     # --- consumer groups ----------------------------------------------------------------------------------
 
-    def group(self, group: str) -> str:
-        """The Kafka group id of `group`. Untenanted groups may not use the tenant prefix (root excepted)."""
+    def group(self, group: str, *, create: bool = False) -> str:
+        """The Kafka group id of `group`. Untenanted groups may not use the tenant prefix (root excepted): a
+        request that would create one is refused, and for any other such a group does not exist."""
         validate_group_name(group)
         if not self.prefix and group.startswith(TENANT_PREFIX) and not self.root:
-            raise ge.InvalidGroupName(f"consumer group names starting with {TENANT_PREFIX!r} are reserved")
+            if create:
+                raise ge.InvalidGroupName(f"consumer group names starting with {TENANT_PREFIX!r} are reserved")
+            raise ge.ConsumerGroupNotFound(f"consumer group {group!r} does not exist")
         kafka_group = self.prefix + group
         if len(kafka_group) > MAX_LENGTH:
             raise ge.InvalidGroupName(f"consumer group {group!r} is too long for this tenant")

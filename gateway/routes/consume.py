@@ -25,7 +25,7 @@ async def poll(request: Request) -> Response:
     ns = namespace(request)
     stream = ns.topic(request.path_params["stream"])
     group_name = queryparams.required(params, "consumerGroup")
-    group = ns.group(group_name)
+    group = ns.group(group_name, create=True)
     limit = queryparams.integer(params, "limit", 100, 1, settings.consume_max_limit)
     timeout_ms = queryparams.integer(params, "timeout", 1000, 0, settings.consume_max_timeout_ms)
     max_bytes = queryparams.integer(params, "maxBytes", settings.consume_max_bytes, 1024, settings.consume_max_bytes)

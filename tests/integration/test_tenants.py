@@ -106,7 +106,17 @@ async def test_two_tenants_with_the_same_stream_see_only_their_own(
         assert topic not in [s["name"] for s in (await client.get("/api/v1/streams")).json()["streams"]]
         groups = [g["groupId"] for g in (await client.get("/api/v1/consumers")).json()["consumerGroups"]]
         assert f"_t.{a['slug']}.billing" not in groups
-    assert (await untenanted.get(f"/api/v1/consumers/_t.{a['slug']}.billing")).status_code == 400
+    assert (await untenanted.get(f"/api/v1/consumers/_t.{a['slug']}.billing")).status_code == 404
+    reserved = await untenanted.get(
+        f"/api/v1/streams/{uuid.uuid4().hex}/events", params={"consumerGroup": f"_t.{a['slug']}.billing"}
+    )
+    assert reserved.status_code == 400, "a poll would create the group: the prefix is reserved"
+    only_a = await as_a.get(
+        "/api/v1/streams/orders/events", params={"consumerGroup": "only-a", "offset": "earliest", "timeout": 0}
+    )
+    assert only_a.status_code == 200
+    assert (await as_b.get("/api/v1/consumers/only-a")).status_code == 404
+    assert (await as_b.delete("/api/v1/consumers/only-a")).status_code == 404
 
 
 async def test_another_tenants_resources_answer_404(gateway: httpx.AsyncClient) -> None:

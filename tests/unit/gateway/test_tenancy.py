@@ -58,6 +58,8 @@ def test_groups_are_prefixed_and_the_prefix_is_reserved_outside_tenants() -> Non
     assert PLAIN.group_name("_t.acme.billing") is None
     assert ROOT.group_name("_t.acme.billing") == "_t.acme.billing"
     with pytest.raises(ge.InvalidGroupName):
+        PLAIN.group("_t.acme.billing", create=True)
+    with pytest.raises(ge.ConsumerGroupNotFound):
         PLAIN.group("_t.acme.billing")
 
 
