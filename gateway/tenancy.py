@@ -4,6 +4,7 @@
     tenant acme         orders                 -> topic    _t.acme.orders
     tenant acme         group billing          -> group    _t.acme.billing
     tenant acme         processor alerts       -> topics   _t.acme.alerts.dlq, _t.acme.alerts.repartition
+    tenant acme         lookup table users     -> topic    _t.acme.users   (the record's `namespace`)
 
 The prefix is `_t.<slug>.`. Untenanted names may not start with `_` (internal topics), so no tenant's name can
 collide with an untenanted one; slugs hold neither `.` nor `_`, so no two tenants' names can collide either,
@@ -16,7 +17,6 @@ This module is the only place that knows the mapping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +25,7 @@ from starlette.requests import Request
 from gateway import errors as ge
 from gateway.names import MAX_LENGTH, is_internal, validate_group_name, validate_stream_name
 from gateway.principal import Principal, principal
-from schemas.processors import MapOperation, ProcessorSpec, RouteOperation
-
-# The lookup tables (stream names) a map function reads for given args; None for an unknown function.
-LookupsFor = Callable[[str, Mapping[str, Any]], tuple[str, ...]]
+from schemas.processors import ProcessorSpec, RouteOperation
 
 TENANT_PREFIX = "_t."
 
@@ -100,11 +97,12 @@ class Namespace:
         """The name a stored processor has in this namespace, or None when it is not visible here."""
         return self.stream(stored) if self.prefix or stored.startswith(TENANT_PREFIX) else stored
 
-    def processor_spec(self, spec: ProcessorSpec, lookups_for: LookupsFor) -> ProcessorSpec:
-        """`spec` with every name it holds (its own, source, sinks, lookup tables) in Kafka's terms."""
+    def processor_spec(self, spec: ProcessorSpec) -> ProcessorSpec:
+        """`spec` with the names it holds (its own, source, sinks) in Kafka's terms. Lookup tables keep the names
+        map functions know them by; the runtime reads them under the record's `namespace` (this prefix)."""
         if not self.prefix:
             return spec
-        operations = [self._operation(op, lookups_for) for op in spec.operations]
+        operations = [self._operation(op) for op in spec.operations]
         return spec.model_copy(
             update={
                 "name": self.prefix + spec.name,
@@ -114,18 +112,14 @@ class Namespace:
             }
         )
 
-    def _operation(self, op: Any, lookups_for: LookupsFor) -> Any:
+    def _operation(self, op: Any) -> Any:
         if isinstance(op, RouteOperation):
             cases = [case.model_copy(update={"sink": self.prefix + case.sink}) for case in op.cases]
             default = None if op.default is None else self.prefix + op.default
             return op.model_copy(update={"cases": cases, "default": default})
-        if isinstance(op, MapOperation) and op.function is not None:
-            tables = set(lookups_for(op.function, op.args))
-            args = {k: self.prefix + v if isinstance(v, str) and v in tables else v for k, v in op.args.items()}
-            return op.model_copy(update={"args": args})
         return op
 
-    def spec_document(self, stored: dict[str, Any], lookups_for: LookupsFor) -> dict[str, Any]:
+    def spec_document(self, stored: dict[str, Any]) -> dict[str, Any]:
         """A stored spec (camelCase JSON, Kafka's names) as this namespace shows it."""
         if not self.prefix:
             return stored
@@ -141,10 +135,6 @@ class Namespace:
             if op.get("type") == "route":
                 cases = [{**case, "sink": local(case.get("sink"))} for case in op.get("cases", [])]
                 shown = {**op, "cases": cases, "default": local(op.get("default"))}
-            elif op.get("type") == "map" and op.get("function"):
-                args = {k: local(v) for k, v in (op.get("args") or {}).items()}
-                tables = set(lookups_for(op["function"], args))
-                shown = {**op, "args": {k: v if v in tables else op["args"][k] for k, v in args.items()}}
             operations.append(shown)
         document["operations"] = operations
         return document

@@ -20,8 +20,12 @@ log = logging.getLogger(__name__)
 
 
 class LookupTables:
-    def __init__(self, bootstrap: str, names: tuple[str, ...], *, missing_wait_s: float = 10.0):
+    """`names` are the tables map functions ask for; each is read from the topic `topic_prefix + name` (a tenant's
+    processor names its tables as the tenant does, and they live under the tenant's prefix in Kafka)."""
+
+    def __init__(self, bootstrap: str, names: tuple[str, ...], *, missing_wait_s: float = 10.0, topic_prefix: str = ""):
         self._bootstrap = bootstrap
+        self._prefix = topic_prefix
         self._missing_wait_s = missing_wait_s
         self.tables: dict[str, dict[Any, Any]] = {name: {} for name in names}
         self.ready = asyncio.Event()
@@ -43,11 +47,13 @@ class LookupTables:
         waited = 0.0
         while True:
             await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(name)
+            partitions = consumer.partitions_for_topic(self._prefix + name)
             if partitions:
-                return [TopicPartition(name, p) for p in sorted(partitions)]
+                return [TopicPartition(self._prefix + name, p) for p in sorted(partitions)]
             if waited >= self._missing_wait_s and name not in self._loaded:
-                log.warning("lookup stream %r does not exist; its lookups find nothing until it does", name)
+                log.warning(
+                    "lookup stream %r does not exist; its lookups find nothing until it does", self._prefix + name
+                )
                 self._mark_loaded(name)
             await asyncio.sleep(1.0)
             waited += 1.0

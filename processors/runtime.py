@@ -146,7 +146,7 @@ class ProcessorRuntime:
             key_serializer="kafkagate-orjson",
             value_serializer="kafkagate-orjson",
         )
-        self.lookups = LookupTables(bootstrap, plan.lookups)
+        self.lookups = LookupTables(bootstrap, plan.lookups, topic_prefix=record.get("namespace", ""))
         self.housekeeper = Housekeeper(bootstrap, self.app.conf.id)
         self._log_start: dict[tuple[str, int], int] = {}
         self._expired_warned: set[tuple[str, int]] = set()

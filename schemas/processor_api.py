@@ -55,6 +55,8 @@ class ProcessorRecord(_Wire):
     name: str
     spec: dict[str, Any]
     desired: Desired = "running"
+    # The Kafka prefix of the tenant that owns the processor ("" untenanted): where its lookup tables live.
+    namespace: str = ""
     created_at: str
     updated_at: str
 

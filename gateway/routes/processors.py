@@ -6,7 +6,6 @@ Workers (`kafkagate worker`) read the stored specs and run them; this module nev
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -22,7 +21,7 @@ from gateway.names import is_internal
 from gateway.principal import principal
 from gateway.processor_metrics import ProcessorMetrics, aggregate, metrics_document, summary_document
 from gateway.responses import JSONResponse
-from gateway.tenancy import LookupsFor, Namespace, namespace
+from gateway.tenancy import Namespace, namespace
 from gateway.timefmt import now_iso, now_ms
 from processors.compiler import PlanError, compile_processor, dlq_topic
 from processors.functions import FunctionRegistry, UnknownFunctionError
@@ -57,28 +56,22 @@ def _outputs(spec: ProcessorSpec) -> list[tuple[str, str]]:
     return found
 
 
-def _lookups_for(functions: FunctionRegistry) -> LookupsFor:
-    def lookups(function: str, args: Mapping[str, Any]) -> tuple[str, ...]:
-        try:
-            return functions.get(function).lookups_for(args)
-        except UnknownFunctionError:
-            return ()
-
-    return lookups
-
-
-def _lookup_tables(spec: ProcessorSpec, lookups: LookupsFor) -> list[tuple[str, str]]:
-    return [
-        (f"operations[{i}].args", table)
-        for i, op in enumerate(spec.operations)
-        if isinstance(op, MapOperation) and op.function is not None
-        for table in lookups(op.function, op.args)
-    ]
+def _lookup_tables(spec: ProcessorSpec, functions: FunctionRegistry) -> list[tuple[str, str]]:
+    """(location, stream) of every lookup table the spec's map functions read."""
+    found = []
+    for i, op in enumerate(spec.operations):
+        if isinstance(op, MapOperation) and op.function is not None:
+            try:
+                tables = functions.get(op.function).lookups_for(op.args)
+            except UnknownFunctionError:
+                continue  # the compiler reports it
+            found += [(f"operations[{i}].args", table) for table in tables]
+    return found
 
 
-def _check_names(request: Request, spec: ProcessorSpec, lookups: LookupsFor) -> None:
+def _check_names(request: Request, spec: ProcessorSpec, functions: FunctionRegistry) -> None:
     """Before names are mapped to Kafka's: no internal names, and only streams the key's patterns allow."""
-    named = [("source", spec.source), *_outputs(spec), *_lookup_tables(spec, lookups)]
+    named = [("source", spec.source), *_outputs(spec), *_lookup_tables(spec, functions)]
     problems = [
         _issue(where, f"{topic!r} is reserved: names starting with '_' are internal topics")
         for where, topic in [("name", spec.name), *named]
@@ -182,7 +175,7 @@ def _document(
 ) -> dict[str, Any]:
     metrics = _metrics(registry, record)
     document = _summary(record, metrics, ns)
-    document["spec"] = ns.spec_document(record.spec, _lookups_for(registry.functions))
+    document["spec"] = ns.spec_document(record.spec)
     document["topics"] = _topics_document(topics or _topics(record, registry.functions), ns)
     document["metrics"] = summary_document(metrics)
     return document
@@ -207,9 +200,8 @@ async def create_processor(request: Request) -> Response:
     ns = namespace(request)
     local_spec = await _spec_from(request, ctx)
     registry = ctx.kafka.processors
-    lookups = _lookups_for(registry.functions)
-    _check_names(request, local_spec, lookups)
-    spec = ns.processor_spec(local_spec, lookups)
+    _check_names(request, local_spec, registry.functions)
+    spec = ns.processor_spec(local_spec)
     async with registry.write_lock:
         await registry.sync()
         taken = registry.by_name(spec.name)
@@ -226,6 +218,7 @@ async def create_processor(request: Request) -> Response:
             name=spec.name,
             spec=spec_json(spec),
             desired="running",
+            namespace=ns.prefix,
             created_at=now,
             updated_at=now,
         )
@@ -259,9 +252,8 @@ async def update_processor(request: Request) -> Response:
     ns = namespace(request)
     local_spec = await _spec_from(request, ctx)
     registry = ctx.kafka.processors
-    lookups = _lookups_for(registry.functions)
-    _check_names(request, local_spec, lookups)
-    spec = ns.processor_spec(local_spec, lookups)
+    _check_names(request, local_spec, registry.functions)
+    spec = ns.processor_spec(local_spec)
     async with registry.write_lock:
         await registry.sync()
         current = _require(registry, request.path_params["processor_id"], ns)

@@ -14,10 +14,6 @@ PLAIN = Namespace()
 ROOT = Namespace(root=True)
 
 
-def lookups(function: str, args: object) -> tuple[str, ...]:
-    return ("users",) if function == "enrichWithUserData" else ()
-
-
 def test_a_tenant_stream_is_prefixed_with_its_slug() -> None:
     assert ACME.topic("orders") == "_t.acme.orders"
     assert ACME.stream("_t.acme.orders") == "orders"
@@ -78,7 +74,7 @@ def test_a_processor_spec_is_mapped_in_and_shown_back_out() -> None:
             ],
         }
     )
-    mapped = ACME.processor_spec(spec, lookups)
+    mapped = ACME.processor_spec(spec)
     assert mapped.name == "_t.acme.alerts"
     assert mapped.source == "_t.acme.orders"
     route = mapped.operations[1]
@@ -87,10 +83,10 @@ def test_a_processor_spec_is_mapped_in_and_shown_back_out() -> None:
     assert route.default == "_t.acme.small"
     enrich = mapped.operations[0]
     assert enrich.type == "map"
-    assert enrich.args == {"table": "_t.acme.users", "field": "uid"}, "only the lookup table is a stream name"
+    assert enrich.args == {"table": "users", "field": "uid"}, "lookup tables are read under the record's namespace"
     original = spec.model_dump(mode="json", by_alias=True)
-    assert ACME.spec_document(mapped.model_dump(mode="json", by_alias=True), lookups) == original
-    assert PLAIN.processor_spec(spec, lookups) is spec
+    assert ACME.spec_document(mapped.model_dump(mode="json", by_alias=True)) == original
+    assert PLAIN.processor_spec(spec) is spec
 
 
 def test_the_namespace_follows_the_principal() -> None:
