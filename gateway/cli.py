@@ -24,11 +24,11 @@ def _settings(**overrides: object) -> object:
 
 
 OPEN_BANNER = """
-################################################################################
-#  WARNING: KAFKAGATE_AUTH=off. THIS GATEWAY IS OPEN.                          #
-#  Anyone who can reach its port can produce, consume and delete every stream. #
+#################################################################################
+#  WARNING: KAFKAGATE_AUTH=off. THIS GATEWAY IS OPEN.                           #
+#  Anyone who can reach its port can produce, consume and delete every stream.  #
 #  Never expose it. Set KAFKAGATE_AUTH=required and KAFKAGATE_ADMIN_TOKEN.      #
-################################################################################
+#################################################################################
 """
 
 
