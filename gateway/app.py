@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import errors as ge
-from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator
+from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator, OpenAuthenticator
 from gateway.authorization import guarded
 from gateway.context import GatewayContext, request_id
 from gateway.kafka.clients import KafkaClients
@@ -123,9 +123,9 @@ def routes() -> list[Route]:
     ]
 
 
-def authenticator(settings: Settings, keys: KeyStore, tenants: TenantStore) -> Authenticator | None:
+def authenticator(settings: Settings, keys: KeyStore, tenants: TenantStore) -> Authenticator:
     if settings.auth == "off":
-        return None
+        return OpenAuthenticator(tenants)
     assert settings.admin_token is not None  # noqa: S101 - Settings refuses auth=required without one
     return KeyAuthenticator(settings.admin_token.get_secret_value(), keys, tenants)
 

@@ -20,6 +20,7 @@ from gateway.keys import KeyStore, principal_for
 from gateway.principal import ALL_SCOPES, OPEN, Principal
 from gateway.responses import problem_response
 from gateway.tenants import TenantStore
+from schemas.keys import KeyRecord
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/auth/token"})
 PUBLIC_PREFIXES = ("/docs",)
@@ -30,8 +31,8 @@ UNAUTHORIZED_DETAIL = "a valid bearer token is required"
 
 
 class Authenticator(Protocol):
-    async def authenticate(self, token: str) -> Principal | None:
-        """The principal `token` stands for, or None when it stands for nothing (any reason)."""
+    async def authenticate(self, token: str | None) -> Principal | None:
+        """The principal `token` (None: no bearer token sent) stands for, or None when it stands for nothing."""
 
     async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
         """`principal` acting for `tenant` (id or slug, from `X-Tenant-ID`), or None when it may not."""
@@ -43,11 +44,34 @@ class RootTokenAuthenticator:
     def __init__(self, admin_token: str):
         self._root = admin_token.encode()
 
-    async def authenticate(self, token: str) -> Principal | None:
-        return ROOT if hmac.compare_digest(token.encode(), self._root) else None
+    async def authenticate(self, token: str | None) -> Principal | None:
+        return ROOT if token is not None and hmac.compare_digest(token.encode(), self._root) else None
 
     async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
         return None
+
+
+async def acting_for(tenants: TenantStore, principal: Principal, tenant: str) -> Principal | None:
+    """The root credential may act for any tenant; a tenant's key only for its own."""
+    found = await tenants.find_fresh(tenant)
+    if found is None:
+        return None
+    if principal.root:
+        return dataclasses.replace(principal, tenant_id=found.id, tenant_slug=found.slug, root=False)
+    return principal if found.id == principal.tenant_id else None
+
+
+class OpenAuthenticator:
+    """KAFKAGATE_AUTH=off: every request is the open principal, which can still act for a tenant."""
+
+    def __init__(self, tenants: TenantStore):
+        self.tenants = tenants
+
+    async def authenticate(self, token: str | None) -> Principal | None:
+        return OPEN
+
+    async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
+        return await acting_for(self.tenants, principal, tenant)
 
 
 class KeyAuthenticator(RootTokenAuthenticator):
@@ -68,26 +92,14 @@ class KeyAuthenticator(RootTokenAuthenticator):
         self.tenants = tenants
         self._verified = tokens.VerifiedTokens()
 
-    async def authenticate(self, token: str) -> Principal | None:
+    async def authenticate(self, token: str | None) -> Principal | None:
+        if token is None:
+            return None
         root = await super().authenticate(token)
         if root is not None:
             return root
-        key_id = tokens.key_id_of(token)
-        if key_id is not None:
-            key = self.keys.find(key_id) or await self.keys.find_fresh(key_id)
-            if key is None or not tokens.matches(token, key.tokenHash):
-                return None
-        elif tokens.looks_like_jwt(token):
-            known = self.keys.signing_secrets()
-            key_id = self._verified.key_id(token, known, time.time())
-            if key_id is None:
-                # Perhaps signed with a secret another gateway created since this one last looked.
-                fresh = await self.keys.verifying_secrets(token)
-                key_id = None if fresh is known else self._verified.key_id(token, fresh, time.time())
-            key = None if key_id is None else self.keys.find(key_id) or await self.keys.find_fresh(key_id)
-            if key is None:
-                return None
-        else:
+        key = await self._key(token)
+        if key is None:
             return None
         slug = None
         if key.tenant is not None:
@@ -97,13 +109,24 @@ class KeyAuthenticator(RootTokenAuthenticator):
             slug = tenant.slug
         return principal_for(key, slug)
 
-    async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
-        found = await self.tenants.find_fresh(tenant)
-        if found is None:
+    async def _key(self, token: str) -> KeyRecord | None:
+        """The live key an API key token or an access token stands for."""
+        key_id = tokens.key_id_of(token)
+        if key_id is not None:
+            key = self.keys.find(key_id) or await self.keys.find_fresh(key_id)
+            return key if key is not None and tokens.matches(token, key.tokenHash) else None
+        if not tokens.looks_like_jwt(token):
             return None
-        if principal.root:
-            return dataclasses.replace(principal, tenant_id=found.id, tenant_slug=found.slug, root=False)
-        return principal if found.id == principal.tenant_id else None
+        known = self.keys.signing_secrets()
+        key_id = self._verified.key_id(token, known, time.time())
+        if key_id is None:
+            # Perhaps signed with a secret another gateway created since this one last looked.
+            fresh = await self.keys.verifying_secrets(token)
+            key_id = None if fresh is known else self._verified.key_id(token, fresh, time.time())
+        return None if key_id is None else self.keys.find(key_id) or await self.keys.find_fresh(key_id)
+
+    async def act_for(self, principal: Principal, tenant: str) -> Principal | None:
+        return await acting_for(self.tenants, principal, tenant)
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -133,7 +156,7 @@ def is_public(path: str) -> bool:
 
 
 class AuthenticationMiddleware:
-    """Pure ASGI. With `authenticator=None` (KAFKAGATE_AUTH=off) every request acts as the open principal."""
+    """Pure ASGI. With `authenticator=None` every request acts as the open principal, with no tenant lookups."""
 
     def __init__(self, app: ASGIApp, authenticator: Authenticator | None):
         self.app = app
@@ -157,7 +180,7 @@ class AuthenticationMiddleware:
     @staticmethod
     async def _principal(authenticator: Authenticator, scope: Scope) -> Principal:
         token = bearer_token(scope)
-        found = await authenticator.authenticate(token) if token is not None else None
+        found = await authenticator.authenticate(token)
         if found is None:
             raise Unauthorized(UNAUTHORIZED_DETAIL)
         tenant = header(scope, _TENANT)

@@ -168,3 +168,17 @@ async def test_root_acts_for_a_tenant_with_x_tenant_id(gateway: httpx.AsyncClien
     assert (await crossing.get("/api/v1/streams")).status_code == 404, "a tenant key cannot act for another tenant"
     own = as_token(as_a, None, **{"x-tenant-id": a["slug"], "authorization": as_a.headers["authorization"]})
     assert (await own.get("/api/v1/streams")).status_code == 200
+
+
+async def test_an_open_gateway_still_scopes_requests_to_the_tenant_in_x_tenant_id(
+    make_gateway: GatewayFactory,
+) -> None:
+    open_gateway = await make_gateway(auth="off", token=None)
+    tenant = await new_tenant(open_gateway)
+    scoped = as_token(open_gateway, None, **{"x-tenant-id": tenant["slug"]})
+    assert (await scoped.post("/api/v1/streams", json={"name": "events", "partitions": 1})).status_code == 201
+    assert [s["name"] for s in (await scoped.get("/api/v1/streams")).json()["streams"]] == ["events"]
+    everything = [
+        s["name"] for s in (await open_gateway.get("/api/v1/streams", params={"limit": 1000})).json()["streams"]
+    ]
+    assert f"_t.{tenant['slug']}.events" in everything

@@ -24,8 +24,8 @@ ROOT = Principal(key_id="root", scopes=frozenset({"produce", "consume", "process
 
 
 class InMemory:
-    async def authenticate(self, token: str) -> Principal | None:
-        return {"alice": ALICE, "root": ROOT}.get(token)
+    async def authenticate(self, token: str | None) -> Principal | None:
+        return {"alice": ALICE, "root": ROOT}.get(token or "")
 
     async def act_for(self, who: Principal, tenant: str) -> Principal | None:
         if tenant == "acme" and who.root:
