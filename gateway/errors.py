@@ -7,7 +7,8 @@
     │   ├── InvalidStreamName          400  1009 INVALID_STREAM_NAME
     │   ├── InvalidGroupName           400  1022 INVALID_GROUP_NAME
     │   ├── InvalidTimestamp           400  1023 INVALID_TIMESTAMP     (outside what the stream accepts)
-    │   └── InvalidPartitions          400  1014 INVALID_PARTITIONS
+    │   ├── InvalidPartitions          400  1014 INVALID_PARTITIONS
+    │   └── InvalidIdempotencyKey      400  1026 INVALID_IDEMPOTENCY_KEY
     ├── Unauthorized                   401  1018 UNAUTHORIZED
     ├── NotFound                       404  1012 NOT_FOUND
     │   ├── StreamNotFound             404  1001 STREAM_NOT_FOUND
@@ -18,10 +19,12 @@
     ├── MethodNotAllowed               405  1013 METHOD_NOT_ALLOWED
     ├── Conflict                       409  1017 CONFLICT
     │   ├── StreamAlreadyExists        409  1008 STREAM_ALREADY_EXISTS
-    │   └── ConsumerGroupActive        409  1020 CONSUMER_GROUP_ACTIVE
+    │   ├── ConsumerGroupActive        409  1020 CONSUMER_GROUP_ACTIVE
+    │   └── IdempotencyKeyInUse        409  1025 IDEMPOTENCY_KEY_IN_USE (retriable, Retry-After)
     ├── PayloadTooLarge                413  1010 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType           415  1021 UNSUPPORTED_MEDIA_TYPE
     ├── ValidationFailed               422  1007 VALIDATION_ERROR      (lists each bad field)
+    ├── IdempotencyKeyReused           422  1024 IDEMPOTENCY_KEY_REUSED (same key, different request)
     ├── QuotaExceeded                  429  1005 QUOTA_EXCEEDED        (retriable, Retry-After)
     ├── BrokerUnavailable              503  1011 BROKER_UNAVAILABLE    (retriable, Retry-After)
     └── OperationTimeout               504  1006 TIMEOUT               (retriable; outcome may be unknown)
@@ -78,6 +81,10 @@ class InvalidPartitions(BadRequest):
     code, error, title = 1014, "INVALID_PARTITIONS", "Invalid partition change"
 
 
+class InvalidIdempotencyKey(BadRequest):
+    code, error, title = 1026, "INVALID_IDEMPOTENCY_KEY", "Invalid idempotency key"
+
+
 class Unauthorized(GatewayError):
     status, code, error, title = 401, 1018, "UNAUTHORIZED", "Unauthorized"
     headers: ClassVar[dict[str, str]] = {"www-authenticate": 'Bearer realm="kafkagate"'}
@@ -123,6 +130,11 @@ class ConsumerGroupActive(Conflict):
     code, error, title = 1020, "CONSUMER_GROUP_ACTIVE", "Consumer group has active members"
 
 
+class IdempotencyKeyInUse(Conflict):
+    code, error, title = 1025, "IDEMPOTENCY_KEY_IN_USE", "Idempotency key in use"
+    retriable = True
+
+
 class PayloadTooLarge(GatewayError):
     status, code, error, title = 413, 1010, "PAYLOAD_TOO_LARGE", "Payload too large"
 
@@ -137,6 +149,10 @@ class ValidationFailed(GatewayError):
     def __init__(self, detail: str, errors: list[dict[str, Any]]):
         super().__init__(detail, extra={"errors": errors})
         self.errors = errors
+
+
+class IdempotencyKeyReused(GatewayError):
+    status, code, error, title = 422, 1024, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"
 
 
 class QuotaExceeded(GatewayError):
@@ -162,6 +178,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     InvalidStreamName,
     InvalidGroupName,
     InvalidPartitions,
+    InvalidIdempotencyKey,
     Unauthorized,
     NotFound,
     StreamNotFound,
@@ -173,9 +190,11 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     Conflict,
     StreamAlreadyExists,
     ConsumerGroupActive,
+    IdempotencyKeyInUse,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    IdempotencyKeyReused,
     QuotaExceeded,
     BrokerUnavailable,
     OperationTimeout,
