@@ -13,6 +13,7 @@ import logging
 from gateway.errors import BrokerUnavailable
 from gateway.kafka.admin import StreamAdmin
 from gateway.kafka.groups import GroupAdmin
+from gateway.kafka.idempotency_log import IdempotencyLog
 from gateway.kafka.producer import EventProducer, ProducerPool
 from gateway.kafka.registry import ProcessorRegistry
 from gateway.kafka.sessions import SessionManager
@@ -31,6 +32,7 @@ class KafkaClients:
         self.sessions = SessionManager(settings)
         # Started lazily by its first use, which needs admin and producer connected anyway.
         self.processors = ProcessorRegistry(settings, self.admin, self.producer)
+        self.idempotency = IdempotencyLog(settings, self.admin)
         self._connector: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -79,6 +81,7 @@ class KafkaClients:
                 await self._connector
         await self.sessions.close_all()
         await self.processors.close()
+        await self.idempotency.close()
         await self.groups.close()
         await self.pool.close()
         await self.admin.close()
