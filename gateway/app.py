@@ -17,6 +17,7 @@ from starlette.routing import Route
 from gateway import errors as ge
 from gateway.authentication import AuthenticationMiddleware, Authenticator, RootTokenAuthenticator
 from gateway.context import GatewayContext, request_id
+from gateway.idempotency import IdempotencyKeys, idempotent
 from gateway.kafka.clients import KafkaClients
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
@@ -74,13 +75,13 @@ def routes() -> list[Route]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
-        Route(f"{api}/streams", streams.create_stream, methods=["POST"]),
+        Route(f"{api}/streams", idempotent(streams.create_stream), methods=["POST"]),
         Route(f"{api}/streams", streams.list_streams, methods=["GET"]),
         Route(f"{api}/streams/{{stream}}", streams.get_stream, methods=["GET"]),
         Route(f"{api}/streams/{{stream}}", streams.patch_stream, methods=["PATCH"]),
         Route(f"{api}/streams/{{stream}}", streams.delete_stream, methods=["DELETE"]),
-        Route(f"{api}/streams/{{stream}}/events", produce.publish_event, methods=["POST"]),
-        Route(f"{api}/streams/{{stream}}/events/batch", produce.publish_batch, methods=["POST"]),
+        Route(f"{api}/streams/{{stream}}/events", idempotent(produce.publish_event), methods=["POST"]),
+        Route(f"{api}/streams/{{stream}}/events/batch", idempotent(produce.publish_batch), methods=["POST"]),
         Route(f"{api}/streams/{{stream}}/events", consume.poll, methods=["GET"]),
         Route(f"{api}/streams/{{stream}}/events/{{event_id}}", consume.get_event, methods=["GET"]),
         Route(f"{api}/streams/{{stream}}/partitions/{{partition:int}}/events", consume.read_partition, methods=["GET"]),
@@ -88,10 +89,10 @@ def routes() -> list[Route]:
         Route(f"{api}/consumers", consumers.list_groups, methods=["GET"]),
         Route(f"{api}/consumers/{{group}}", consumers.describe_group, methods=["GET"]),
         Route(f"{api}/consumers/{{group}}", consumers.delete_group, methods=["DELETE"]),
-        Route(f"{api}/consumers/{{group}}/commit", consumers.commit, methods=["POST"]),
+        Route(f"{api}/consumers/{{group}}/commit", idempotent(consumers.commit), methods=["POST"]),
         Route(f"{api}/consumers/{{group}}/reset", consumers.reset, methods=["POST"]),
         Route(f"{api}/consumers/{{group}}/sessions", consumers.close_sessions, methods=["DELETE"]),
-        Route(f"{api}/processors", processors.create_processor, methods=["POST"]),
+        Route(f"{api}/processors", idempotent(processors.create_processor), methods=["POST"]),
         Route(f"{api}/processors", processors.list_processors, methods=["GET"]),
         Route(f"{api}/processors/{{processor_id}}", processors.get_processor, methods=["GET"]),
         Route(f"{api}/processors/{{processor_id}}", processors.update_processor, methods=["PUT"]),
@@ -138,5 +139,6 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlet
         lifespan=lifespan,
     )
     app.state.gateway = GatewayContext(settings=settings, kafka=clients)
+    app.state.idempotency = IdempotencyKeys(settings, clients.idempotency)
     app.state.openapi = build_openapi(version("kafkagate"))
     return app
