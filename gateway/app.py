@@ -140,5 +140,5 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None) -> Starlet
     )
     app.state.gateway = GatewayContext(settings=settings, kafka=clients)
     app.state.idempotency = IdempotencyKeys(settings, clients.idempotency)
-    app.state.openapi = build_openapi(version("kafkagate"))
+    app.state.openapi = build_openapi(version("kafkagate"), idempotency_ttl_s=settings.idempotency_ttl_s)
     return app

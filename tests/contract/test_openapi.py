@@ -93,3 +93,44 @@ async def test_failures_are_documented_problem_documents(client: httpx.AsyncClie
     if operation.body is not None:
         # Malformed JSON is a serialization error, unless the path was refused first.
         assert (response.status_code, body["code"]) in {(400, 1004), (400, 1022)}
+
+
+IDEMPOTENT = [op for op in OPERATIONS if op.idempotent]
+
+
+def test_idempotent_operations_are_the_documented_ones() -> None:
+    assert {(op.method, op.path) for op in IDEMPOTENT} == {
+        ("post", "/api/v1/streams"),
+        ("post", "/api/v1/streams/{stream}/events"),
+        ("post", "/api/v1/streams/{stream}/events/batch"),
+        ("post", "/api/v1/consumers/{group}/commit"),
+        ("post", "/api/v1/processors"),
+    }
+
+
+@pytest.mark.parametrize("operation", IDEMPOTENT, ids=lambda op: f"{op.method} {op.path}")
+async def test_idempotency_key_is_documented_and_checked_before_kafka(
+    client: httpx.AsyncClient, operation: Any
+) -> None:
+    spec = await document(client)
+    documented = spec["paths"][operation.path][operation.method]
+    (header,) = [p for p in documented["parameters"] if p["in"] == "header" and p["name"] == "Idempotency-Key"]
+    assert "86400 s" in header["description"]  # the idempotency window, from the settings
+    assert "Idempotent-Replayed" in documented["responses"][str(operation.success)]["headers"]
+    assert {"400", "409", "422"} <= set(documented["responses"])
+
+    headers = {"content-type": "application/json", "idempotency-key": "x" * 256}
+    response = await client.request(operation.method.upper(), concrete(operation.path), content=b"{}", headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (response.json()["code"], response.json()["error"]) == (1026, "INVALID_IDEMPOTENCY_KEY")
+    problem_schema = {**spec["components"]["schemas"]["Problem"], "components": spec["components"]}
+    jsonschema.validate(response.json(), problem_schema)
+
+
+async def test_a_valid_key_while_kafka_is_down_is_503(client: httpx.AsyncClient) -> None:
+    headers = {"content-type": "application/json", "idempotency-key": "k-1"}
+    response = await client.post("/api/v1/streams/orders/events", content=b'{"value": 1}', headers=headers)
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == 1011
+    assert int(response.headers["retry-after"]) > 0
