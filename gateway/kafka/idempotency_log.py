@@ -216,8 +216,19 @@ class IdempotencyLog:
     async def claim(self, scope: str, claim_id: str, fingerprint: str, lease_ms: int) -> Verdict:
         """Claim `scope` and return the verdict once this gateway has read every record up to the claim."""
         offset = await self._write(scope, claim_key(scope), claim_value(claim_id, fingerprint, lease_ms))
-        await self._read_back(self.partition(scope), offset)
+        try:
+            await self._read_back(self.partition(scope), offset)
+        except ge.GatewayError:
+            # The claim may have won with nobody left to run it: give it back rather than hold the key a lease.
+            self.spawn(self._release_quietly(scope, claim_id))
+            raise
         return self.ledger.verdict(scope, claim_id, fingerprint)
+
+    async def _release_quietly(self, scope: str, claim_id: str) -> None:
+        try:
+            await self.release(scope, claim_id)
+        except ge.GatewayError as exc:
+            log.warning("could not release an idempotency claim; it lapses with its lease: %s", exc.detail)
 
     async def renew(self, scope: str, claim_id: str, fingerprint: str, lease_ms: int) -> None:
         """Extend the lease of a claim that owns `scope` (the owner is still working)."""
