@@ -17,6 +17,7 @@ Topic settings, and why:
 - `message.timestamp.type=LogAppendTime`: leases and expiries are judged against the partition leader's clock,
   stamped on the record, so gateways with skewed clocks still reach the same verdicts.
 - `segment.ms` = 1 h, so old segments become eligible for deletion (the default rolls weekly).
+- `max.message.bytes` = 8 MiB: stored responses of large batches are bigger than Kafka's 1 MiB default.
 
 The topic is created on first use (12 partitions, replication factor min(3, brokers)) with the first gateway's
 TTL; raising `KAFKAGATE_IDEMPOTENCY_TTL_S` later needs `retention.ms` raised on the topic by hand.
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 TOPIC = "_kafkagate_idempotency"
 PARTITIONS = 12
 _HOUR_MS = 3600 * 1000
+# A stored response can be larger than the request (a 10,000-event batch answers with ~1-2 MB of results);
+# records are lz4-compressed, and this bounds a compressed record batch.
+_MAX_RECORD_BYTES = 8 * 1024 * 1024
 # Keys are forgotten this long after their lease or result ran out (by record time), so a record still in
 # flight from a gateway whose clock lags the broker's is folded against the same state everywhere.
 _SWEEP_MARGIN_MS = 10 * 60 * 1000
@@ -68,6 +72,7 @@ def topic_configs(ttl_s: int) -> dict[str, str]:
         "min.compaction.lag.ms": str(_HOUR_MS),
         "segment.ms": str(_HOUR_MS),
         "message.timestamp.type": "LogAppendTime",
+        "max.message.bytes": str(_MAX_RECORD_BYTES),
     }
 
 
@@ -104,7 +109,11 @@ class IdempotencyLog:
                 return
             await self._ensure_topic()
             producer = AIOKafkaProducer(
-                **connect.client_args(self._settings, "idempotency"), acks="all", enable_idempotence=True
+                **connect.client_args(self._settings, "idempotency"),
+                acks="all",
+                enable_idempotence=True,
+                compression_type="lz4",
+                max_request_size=_MAX_RECORD_BYTES,
             )
             consumer = connect.consumer(self._settings, "idempotency", group_id=None, auto_offset_reset="earliest")
             try:

@@ -291,3 +291,15 @@ async def test_a_timed_out_batch_keeps_the_key_until_its_real_outcome_is_known(
     assert [(r.offset, orjson.loads(r.value)) for r in records] == [
         (r["offset"], i) for i, r in enumerate(document["results"])
     ]
+
+
+async def test_the_largest_batch_response_is_stored_and_replayed(
+    gateway: httpx.AsyncClient, new_stream: NewStream
+) -> None:
+    stream = await new_stream(partitions=3)
+    url, key = f"/api/v1/streams/{stream}/events/batch", new_key()
+    body = {"events": [{"value": i} for i in range(10_000)]}
+    first = await gateway.post(url, json=body, headers=keyed(key))
+    assert first.status_code == 200, first.text
+    assert len(first.content) > 1024 * 1024  # larger than Kafka's default record limit
+    assert_replay_of(first, await gateway.post(url, json=body, headers=keyed(key)))
