@@ -162,14 +162,15 @@ class _Lease:
 class IdempotencyKeys:
     """The per-request flow over an `IdempotencyLog`.
 
-    The lease (how long a claim holds a key without renewal before another claim may take it over) is the
-    longest a gateway waits on Kafka plus 10 s; owners renew it every third of that while they work.
+    The lease (how long a claim holds a key without renewal before another claim may take it over) is twice
+    the longest a gateway waits on Kafka (60 s by default); owners renew it every third of that while they work,
+    so only an owner that stopped (a crash, a stalled event loop) loses its key.
     """
 
     def __init__(self, settings: Settings, log: IdempotencyLog):
         self.log = log
         self._settings = settings
-        self.lease_ms = max(settings.produce_timeout_ms, settings.admin_request_timeout_ms) + 10_000
+        self.lease_ms = 2 * max(settings.produce_timeout_ms, settings.admin_request_timeout_ms)
 
     async def handle(self, request: Request, handler: Endpoint) -> Response:
         raw = request.headers.get(HEADER)

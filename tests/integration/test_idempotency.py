@@ -10,8 +10,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from gateway.authentication import ROOT
+from gateway.idempotency import fingerprint, scope_of
+from gateway.idempotency_ledger import claim_key, claim_value
+from gateway.kafka.idempotency_log import TOPIC
+from gateway.partitioner import partition_for_key
 from tests.integration.conftest import GatewayFactory, read_all
 from tests.integration.consuming import close_sessions, committed_in_kafka, drain, new_group, produce_json
 
@@ -303,3 +309,49 @@ async def test_the_largest_batch_response_is_stored_and_replayed(
     assert first.status_code == 200, first.text
     assert len(first.content) > 1024 * 1024  # larger than Kafka's default record limit
     assert_replay_of(first, await gateway.post(url, json=body, headers=keyed(key)))
+
+
+async def test_an_owner_waiting_longer_than_its_lease_renews_it(
+    make_gateway: GatewayFactory, new_stream: NewStream, kafka_bootstrap: str
+) -> None:
+    # Lease 2 s (twice the 1 s admin timeout), renewed every 0.67 s; the record lands after 3 s. Without the
+    # renewals the second gateway would take the key over at 2 s and produce the event a second time.
+    fast = {"admin_request_timeout_ms": 1000}
+    owner = await make_gateway(producer_linger_ms=3000, produce_timeout_ms=100, **fast)
+    other = await make_gateway(**fast)
+    stream = await new_stream(partitions=1)
+    url, key, body = f"/api/v1/streams/{stream}/events", new_key(), {"value": "slow"}
+    assert (await owner.post(url, json=body, headers=keyed(key))).status_code == 504
+
+    settled = await until_settled(other, url, body, key)
+    assert settled.status_code == 201, settled.text
+    assert settled.headers["idempotent-replayed"] == "true"
+    assert len(await read_all(kafka_bootstrap, stream, 1)) == 1
+
+
+async def test_a_claim_whose_owner_died_is_taken_over_after_its_lease(
+    gateway: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
+) -> None:
+    stream = await new_stream(partitions=1)
+    url, key = f"/api/v1/streams/{stream}/events", new_key()
+    content = orjson.dumps({"value": "retried"})
+    created = await gateway.post(url, content=content, headers=keyed(new_key()))  # the log's topic exists now
+    assert created.status_code == 201, created.text
+    # A gateway that claimed the key and died before running the request: its claim, and nothing after it.
+    scope = scope_of(ROOT, key)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        claim = claim_value("dead-gateway", fingerprint(ROOT, "POST", url, "", content), 1500)
+        await producer.send_and_wait(
+            TOPIC, claim, key=claim_key(scope), partition=partition_for_key(scope.encode(), 12)
+        )
+    finally:
+        await producer.stop()
+
+    busy = await gateway.post(url, content=content, headers=keyed(key))
+    assert busy.status_code == 409, busy.text
+    taken_over = await until_settled(gateway, url, orjson.loads(content), key)
+    assert taken_over.status_code == 201, taken_over.text
+    assert "idempotent-replayed" not in taken_over.headers  # this request ran: the dead owner never did
+    assert len(await read_all(kafka_bootstrap, stream, 2)) == 2  # the first event, and this one
