@@ -166,9 +166,9 @@ async def publish_batch(request: Request) -> Response:
     )
     batch_id = f"batch_{secrets.token_hex(8)}"
 
-    def render(outcomes: list[Ack | ge.GatewayError]) -> Response:
+    def render(final: list[Ack | ge.GatewayError]) -> Response:
         done = list(results)
-        for i, outcome in zip(sendable, outcomes, strict=True):
+        for i, outcome in zip(sendable, final, strict=True):
             done[i] = failure(i, outcome) if isinstance(outcome, ge.GatewayError) else published(outcome)
         failures = sum(1 for r in done if r is not None and r["status"] == "failed")
         document = {
