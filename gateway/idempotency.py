@@ -135,7 +135,8 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
 
 
 class _Lease:
-    """Renews a won claim every third of its lease while the request (or its late outcome) is pending."""
+    # Renews a won claim every third of its lease while the request (or its late outcome) is pending; a timer
+    # rather than a task per request, because almost every request ends long before the first renewal.
 
     def __init__(self, keys: IdempotencyKeys, scope: str, claim_id: str, fingerprint: str):
         self._keys, self._args = keys, (scope, claim_id, fingerprint)
@@ -180,14 +181,14 @@ class IdempotencyKeys:
         body = await read_body(request, self._settings.max_body_bytes)
         who = principal(request)
         scope = scope_of(who, key)
-        print_ = fingerprint(who, request.method, request.url.path, request.url.query, body)
+        digest = fingerprint(who, request.method, request.url.path, request.url.query, body)
         stored = self.log.stored(scope)
         if stored is not None:
-            if stored.fingerprint != print_:
+            if stored.fingerprint != digest:
                 raise self._reused()
             return replay(stored.response)
         claim_id = secrets.token_hex(8)
-        verdict = await self.log.claim(scope, claim_id, print_, self.lease_ms)
+        verdict = await self.log.claim(scope, claim_id, digest, self.lease_ms)
         if isinstance(verdict, Replay):
             return replay(verdict.response)
         if isinstance(verdict, Reused):
@@ -197,7 +198,7 @@ class IdempotencyKeys:
                 "a request with this Idempotency-Key is still in progress; retry later",
                 retry_after_s=IN_USE_RETRY_AFTER_S,
             )
-        return await self._run(request, handler, body, (scope, claim_id, print_))
+        return await self._run(request, handler, body, (scope, claim_id, digest))
 
     @staticmethod
     def _reused() -> ge.IdempotencyKeyReused:
@@ -236,12 +237,12 @@ class IdempotencyKeys:
         await self._finish(claim, response)
 
     async def _finish(self, claim: tuple[str, str, str], response: Response | None) -> None:
-        scope, claim_id, print_ = claim
+        scope, claim_id, digest = claim
         try:
             if response is None or releases_key(response.status_code):
                 await self.log.release(scope, claim_id)
             else:
-                await self.log.complete(scope, claim_id, print_, stored_response(response))
+                await self.log.complete(scope, claim_id, digest, stored_response(response))
         except ge.GatewayError as exc:
             # The response stands; the key stays claimed until its lease runs out.
             log.warning("could not record the outcome of an idempotent request: %s", exc.detail)

@@ -209,7 +209,6 @@ class IdempotencyLog:
         return partition_for_key(scope.encode(), self._partitions)
 
     async def _write(self, scope: str, key: bytes, value: bytes) -> int:
-        """Write one record to the scope's partition; its offset once every in-sync replica has it."""
         await self.start()
         producer = self._producer
         if producer is None:
