@@ -31,7 +31,13 @@ class GatewayClient(Protocol):
     name: str
 
     async def request(
-        self, method: str, path: str, *, body: bytes | None = None, params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply: ...
 
     async def aclose(self) -> None: ...
@@ -48,15 +54,20 @@ class HttpxClient:
         self._free = list(self._clients)
 
     async def request(
-        self, method: str, path: str, *, body: bytes | None = None, params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         if not self._free:
             raise BenchError("more concurrent requests than httpx lanes")
         client = self._free.pop()
         try:
-            response = await client.request(
-                method, path, content=body, params=params, headers=_JSON if body is not None else None
-            )
+            sent = {**(_JSON if body is not None else {}), **(headers or {})}
+            response = await client.request(method, path, content=body, params=params, headers=sent)
         finally:
             self._free.append(client)
         return Reply(response.status_code, response.content)
@@ -81,11 +92,20 @@ class AiohttpClient:
         )
 
     async def request(
-        self, method: str, path: str, *, body: bytes | None = None, params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        options: dict[str, Any] = {"params": params}
+        options: dict[str, Any] = {
+            "params": params,
+            "headers": {**(_JSON if body is not None else {}), **(headers or {})},
+        }
         if body is not None:
-            options.update(data=body, headers=_JSON)
+            options.update(data=body)
         async with self._session.request(method, path, **options) as response:
             return Reply(response.status, await response.read())
 

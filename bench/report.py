@@ -15,7 +15,7 @@ from gateway.settings import Settings
 
 _CPU = "CPU% bench/gw/kafka"
 _COLUMNS = ("scenario", "side", "events", "requests", "seconds", "events/s", "p50 ms", "p99 ms", "gw/raw", _CPU)
-_WIDTHS = (20, 17, 6, 8, 7, 8, 7, 8, 6, len(_CPU))
+_WIDTHS = (23, 17, 6, 8, 7, 8, 7, 8, 6, len(_CPU))
 
 
 def vs_raw(measurement: Measurement, measurements: list[Measurement]) -> float | None:

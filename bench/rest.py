@@ -26,8 +26,9 @@ async def _call(
     *,
     body: bytes | None = None,
     params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> bytes:
-    reply = await http.request(method, path, body=body, params=params)
+    reply = await http.request(method, path, body=body, params=params, headers=headers)
     if reply.status != expected:
         detail = reply.content[:500].decode(errors="replace")
         raise BenchError(f"{method} {path} answered {reply.status}, expected {expected}: {detail}")
@@ -43,13 +44,20 @@ async def produce_single(
     concurrency: int,
     first_index: int = 0,
     probe: CpuProbe | None = None,
+    idempotency_keys: str | None = None,
 ) -> Measurement:
-    """`count` single-event POSTs from `concurrency` tasks; bodies are encoded before the clock starts."""
+    """`count` single-event POSTs from `concurrency` tasks; bodies are encoded before the clock starts.
+
+    With `idempotency_keys` (a prefix), every request carries its own `Idempotency-Key`."""
     path = f"/api/v1/streams/{stream}/events"
     bodies = [payload.event_body(first_index + i) for i in range(count)]
+    keys = [
+        None if idempotency_keys is None else {"idempotency-key": f"{idempotency_keys}-{first_index + i}"}
+        for i in range(count)
+    ]
 
     async def post(index: int) -> None:
-        await _call(http, "POST", path, 201, body=bodies[index])
+        await _call(http, "POST", path, 201, body=bodies[index], headers=keys[index])
 
     window, latencies = await run_concurrently(count, concurrency, post, probe)
     return Measurement(scenario, side(http), count, window.seconds, latencies, window.cpu)

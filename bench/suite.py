@@ -34,12 +34,13 @@ class Topics:
         run = uuid.uuid4().hex[:8]
         self.prefix = f"kafkagate-bench-{run}"
         self.single = {c: (f"{self.prefix}-single-c{c}-raw", f"{self.prefix}-single-c{c}-gw") for c in plan.concurrency}
+        self.idempotent = {c: f"{self.prefix}-single-idempotent-c{c}-gw" for c in plan.concurrency}
         self.batch = (f"{self.prefix}-batch-raw", f"{self.prefix}-batch-gw")
         self.consume = f"{self.prefix}-consume"
 
     def all(self) -> list[str]:
         names = [name for pair in self.single.values() for name in pair]
-        return [*names, *self.batch, self.consume]
+        return [*names, *self.idempotent.values(), *self.batch, self.consume]
 
 
 async def _measured(label: str, work: Awaitable[Measurement]) -> Measurement:
@@ -77,6 +78,31 @@ async def _single(rig: Rig) -> list[Measurement]:
             await rest.produce_single(http, stream, WARMUP, count=warmup, concurrency=c)
             measured = rest.produce_single(
                 http, stream, scenario, count=count, concurrency=c, first_index=warmup, probe=probe
+            )
+            results.append(await _measured(f"{scenario} {rest.side(http)}", measured))
+    return results
+
+
+async def _idempotent_single(rig: Rig) -> list[Measurement]:
+    """The single-event workload again, each request with its own Idempotency-Key: the cost of the claim and
+    result records next to the plain case (gateway only; raw aiokafka has no such thing)."""
+    plan, probe = rig.plan, rig.probe
+    warmup, count = plan.warmup_events, plan.single_events
+    results: list[Measurement] = []
+    for c in plan.concurrency:
+        scenario, stream = f"produce idempotent C={c}", rig.topics.idempotent[c]
+        for http in rig.clients:
+            keys = f"{stream}-{http.name}"
+            await rest.produce_single(http, stream, WARMUP, count=warmup, concurrency=c, idempotency_keys=keys)
+            measured = rest.produce_single(
+                http,
+                stream,
+                scenario,
+                count=count,
+                concurrency=c,
+                first_index=warmup,
+                probe=probe,
+                idempotency_keys=keys,
             )
             results.append(await _measured(f"{scenario} {rest.side(http)}", measured))
     return results
@@ -145,7 +171,7 @@ async def run_suite(plan: Plan, settings: Settings, base_url: str, probe: CpuPro
                 stack.push_async_callback(http.aclose)
                 clients.append(http)
             rig = Rig(plan, settings, topics, producer, clients, probe)
-            return [*await _single(rig), *await _batch(rig), *await _consume(rig)]
+            return [*await _single(rig), *await _idempotent_single(rig), *await _batch(rig), *await _consume(rig)]
     finally:
         try:
             with contextlib.suppress(KafkaError):  # never hide the error that ended the run

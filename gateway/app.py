@@ -18,6 +18,7 @@ from gateway import errors as ge
 from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator, OpenAuthenticator
 from gateway.authorization import guarded
 from gateway.context import GatewayContext, request_id
+from gateway.idempotency import IdempotencyKeys, idempotent
 from gateway.kafka.clients import KafkaClients
 from gateway.keys import KeyStore
 from gateway.middleware import RequestIdMiddleware
@@ -84,13 +85,13 @@ def routes() -> list[Route]:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/auth/token", access_tokens.exchange, methods=["POST"]),
-        Route(f"{api}/streams", guarded("admin", streams.create_stream), methods=["POST"]),
+        Route(f"{api}/streams", guarded("admin", idempotent(streams.create_stream)), methods=["POST"]),
         Route(f"{api}/streams", guarded("admin", streams.list_streams), methods=["GET"]),
         Route(streams_, guarded("admin", streams.get_stream), methods=["GET"]),
         Route(streams_, guarded("admin", streams.patch_stream), methods=["PATCH"]),
         Route(streams_, guarded("admin", streams.delete_stream), methods=["DELETE"]),
-        Route(f"{streams_}/events", guarded("produce", produce.publish_event), methods=["POST"]),
-        Route(f"{streams_}/events/batch", guarded("produce", produce.publish_batch), methods=["POST"]),
+        Route(f"{streams_}/events", guarded("produce", idempotent(produce.publish_event)), methods=["POST"]),
+        Route(f"{streams_}/events/batch", guarded("produce", idempotent(produce.publish_batch)), methods=["POST"]),
         Route(f"{streams_}/events", guarded("consume", consume.poll), methods=["GET"]),
         Route(f"{streams_}/events/{{event_id}}", guarded("consume", consume.get_event), methods=["GET"]),
         Route(
@@ -102,10 +103,10 @@ def routes() -> list[Route]:
         Route(f"{api}/consumers", guarded("admin", consumers.list_groups), methods=["GET"]),
         Route(group, guarded("admin", consumers.describe_group), methods=["GET"]),
         Route(group, guarded("admin", consumers.delete_group), methods=["DELETE"]),
-        Route(f"{group}/commit", guarded("consume", consumers.commit), methods=["POST"]),
+        Route(f"{group}/commit", guarded("consume", idempotent(consumers.commit)), methods=["POST"]),
         Route(f"{group}/reset", guarded("consume", consumers.reset), methods=["POST"]),
         Route(f"{group}/sessions", guarded("consume", consumers.close_sessions), methods=["DELETE"]),
-        Route(f"{api}/processors", guarded("processors", processors.create_processor), methods=["POST"]),
+        Route(f"{api}/processors", guarded("processors", idempotent(processors.create_processor)), methods=["POST"]),
         Route(f"{api}/processors", guarded("processors", processors.list_processors), methods=["GET"]),
         Route(processor, guarded("processors", processors.get_processor), methods=["GET"]),
         Route(processor, guarded("processors", processors.update_processor), methods=["PUT"]),
@@ -172,4 +173,6 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
     )
     app.state.gateway = GatewayContext(settings=settings, kafka=clients, keys=key_store, tenants=tenant_store)
     app.state.openapi = build_openapi(version("kafkagate"))
+    app.state.idempotency = IdempotencyKeys(settings, clients.idempotency)
+    app.state.openapi = build_openapi(version("kafkagate"), idempotency_ttl_s=settings.idempotency_ttl_s)
     return app

@@ -7,7 +7,8 @@
     │   ├── InvalidStreamName          400  1009 INVALID_STREAM_NAME
     │   ├── InvalidGroupName           400  1022 INVALID_GROUP_NAME
     │   ├── InvalidTimestamp           400  1023 INVALID_TIMESTAMP     (outside what the stream accepts)
-    │   └── InvalidPartitions          400  1014 INVALID_PARTITIONS
+    │   ├── InvalidPartitions          400  1014 INVALID_PARTITIONS
+    │   └── InvalidIdempotencyKey      400  1026 INVALID_IDEMPOTENCY_KEY
     ├── Unauthorized                   401  1018 UNAUTHORIZED          (same body whatever the reason)
     ├── Forbidden                      403  1028 FORBIDDEN             (a scope or stream pattern is missing)
     ├── NotFound                       404  1012 NOT_FOUND
@@ -22,10 +23,12 @@
     ├── Conflict                       409  1017 CONFLICT
     │   ├── StreamAlreadyExists        409  1008 STREAM_ALREADY_EXISTS
     │   ├── ConsumerGroupActive        409  1020 CONSUMER_GROUP_ACTIVE
-    │   └── TenantAlreadyExists        409  1031 TENANT_ALREADY_EXISTS
+    │   ├── TenantAlreadyExists        409  1031 TENANT_ALREADY_EXISTS
+    │   └── IdempotencyKeyInUse        409  1025 IDEMPOTENCY_KEY_IN_USE (retriable, Retry-After)
     ├── PayloadTooLarge                413  1010 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType           415  1021 UNSUPPORTED_MEDIA_TYPE
     ├── ValidationFailed               422  1007 VALIDATION_ERROR      (lists each bad field)
+    ├── IdempotencyKeyReused           422  1024 IDEMPOTENCY_KEY_REUSED (same key, different request)
     ├── QuotaExceeded                  429  1005 QUOTA_EXCEEDED        (retriable, Retry-After)
     ├── BrokerUnavailable              503  1011 BROKER_UNAVAILABLE    (retriable, Retry-After)
     ├── Overloaded                     503  1027 OVERLOADED            (retriable, Retry-After; in-flight cap)
@@ -81,6 +84,10 @@ class InvalidTimestamp(BadRequest):
 
 class InvalidPartitions(BadRequest):
     code, error, title = 1014, "INVALID_PARTITIONS", "Invalid partition change"
+
+
+class InvalidIdempotencyKey(BadRequest):
+    code, error, title = 1026, "INVALID_IDEMPOTENCY_KEY", "Invalid idempotency key"
 
 
 class Unauthorized(GatewayError):
@@ -144,6 +151,11 @@ class TenantAlreadyExists(Conflict):
     code, error, title = 1031, "TENANT_ALREADY_EXISTS", "Tenant already exists"
 
 
+class IdempotencyKeyInUse(Conflict):
+    code, error, title = 1025, "IDEMPOTENCY_KEY_IN_USE", "Idempotency key in use"
+    retriable = True
+
+
 class PayloadTooLarge(GatewayError):
     status, code, error, title = 413, 1010, "PAYLOAD_TOO_LARGE", "Payload too large"
 
@@ -158,6 +170,10 @@ class ValidationFailed(GatewayError):
     def __init__(self, detail: str, errors: list[dict[str, Any]]):
         super().__init__(detail, extra={"errors": errors})
         self.errors = errors
+
+
+class IdempotencyKeyReused(GatewayError):
+    status, code, error, title = 422, 1024, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"
 
 
 class QuotaExceeded(GatewayError):
@@ -189,6 +205,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     InvalidGroupName,
     InvalidTimestamp,
     InvalidPartitions,
+    InvalidIdempotencyKey,
     Unauthorized,
     Forbidden,
     NotFound,
@@ -204,9 +221,11 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     StreamAlreadyExists,
     ConsumerGroupActive,
     TenantAlreadyExists,
+    IdempotencyKeyInUse,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    IdempotencyKeyReused,
     QuotaExceeded,
     BrokerUnavailable,
     Overloaded,

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from gateway import errors as ge
+from gateway.idempotency import MAX_KEY_CHARS
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
 from schemas.keys import KeyCreate, TokenRequest
@@ -29,6 +30,7 @@ class Operation:
     query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
     public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
+    idempotent: bool = False  # honours Idempotency-Key (gateway.idempotency)
 
 
 _POLL_QUERY = (
@@ -52,7 +54,15 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(400, 401, 415, 422),
         public=True,
     ),
-    Operation("post", f"{API}/streams", "Create a stream", 201, "StreamCreate", errors=(400, 409, 413, 422, 503)),
+    Operation(
+        "post",
+        f"{API}/streams",
+        "Create a stream",
+        201,
+        "StreamCreate",
+        errors=(400, 409, 413, 422, 503),
+        idempotent=True,
+    ),
     Operation(
         "get", f"{API}/streams", "List streams", query=(("limit", "page size", False), ("after", "cursor", False))
     ),
@@ -66,6 +76,7 @@ OPERATIONS: tuple[Operation, ...] = (
         201,
         "EventIn",
         errors=(400, 404, 413, 415, 422, 503, 504),
+        idempotent=True,
     ),
     Operation(
         "post",
@@ -74,6 +85,7 @@ OPERATIONS: tuple[Operation, ...] = (
         200,
         "BatchIn",
         errors=(400, 404, 413, 415, 422, 503),
+        idempotent=True,
     ),
     Operation(
         "get",
@@ -108,6 +120,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Commit offsets",
         body="CommitRequest",
         errors=(400, 404, 409, 422, 503),
+        idempotent=True,
     ),
     Operation(
         "post",
@@ -119,7 +132,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "delete", f"{API}/consumers/{{group}}/sessions", "Close this gateway's members of a group", errors=(400,)
     ),
-    Operation("post", f"{API}/processors", "Create a processor", 201, "ProcessorSpec", errors=(400, 409, 422, 503)),
+    Operation(
+        "post",
+        f"{API}/processors",
+        "Create a processor",
+        201,
+        "ProcessorSpec",
+        errors=(400, 409, 422, 503),
+        idempotent=True,
+    ),
     Operation("get", f"{API}/processors", "List processors"),
     Operation("get", f"{API}/processors/{{processor_id}}", "A processor's spec, status and topics"),
     Operation("put", f"{API}/processors/{{processor_id}}", "Replace the spec (a new version)", body="ProcessorSpec"),
@@ -217,7 +238,38 @@ def _components() -> dict[str, Any]:
     return schemas
 
 
-def _operation(op: Operation) -> dict[str, Any]:
+def _idempotency_key(ttl_s: int) -> dict[str, Any]:
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": (
+            "Makes the request idempotent for the calling key (IETF draft-ietf-httpapi-idempotency-key-header, "
+            "as Stripe). 1-255 printable ASCII characters (0x20-0x7E; spaces inside are part of the key), else "
+            f"400 INVALID_IDEMPOTENCY_KEY. The idempotency window is {ttl_s} s after the first request completed "
+            "(KAFKAGATE_IDEMPOTENCY_TTL_S): within it, the same request (same method, path, query and body bytes) "
+            "gets the stored status, content-type, location and body byte for byte, with "
+            "`Idempotent-Replayed: true`, and does nothing again; the same key with another request is 422 "
+            "IDEMPOTENCY_KEY_REUSED; while the first request runs (a timed-out produce: until Kafka's real outcome "
+            "is known) a repeat is 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. 4xx and 503 responses are not "
+            "stored: the key is released and a corrected retry runs. Keys are scoped to the calling principal "
+            "(key and tenant) and hold across gateway restarts and any number of gateways. Produced records carry "
+            "the key in their `idempotency-key` header."
+        ),
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS, "pattern": "^[\\x20-\\x7E]+$"},
+    }
+
+
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this response is the stored response of an earlier request with the same "
+        "Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
         for name in op.path.split("/")
@@ -231,8 +283,12 @@ def _operation(op: Operation) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "success", "content": {"application/json": {}}}
     statuses = set(op.errors)
     if not op.public:
-        success["headers"] = _RATELIMIT_HEADERS
+        success["headers"] = dict(_RATELIMIT_HEADERS)
         statuses |= {401, 403, 429, 503}  # every authenticated request spends quota; produce ones also meet the cap
+    if op.idempotent:
+        parameters.append(_idempotency_key(idempotency_ttl_s))
+        success["headers"] = {**success.get("headers", {}), **_REPLAYED}
+        statuses |= {400, 409, 422}
     responses: dict[str, Any] = {str(op.success): success}
     for status in sorted(statuses):
         response: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "problem"), "content": problem}
@@ -250,10 +306,10 @@ def _operation(op: Operation) -> dict[str, Any]:
     return document
 
 
-def build_openapi(version: str) -> dict[str, Any]:
+def build_openapi(version: str, *, idempotency_ttl_s: int = 24 * 3600) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op)
+        paths.setdefault(op.path, {})[op.method] = _operation(op, idempotency_ttl_s)
     return {
         "openapi": "3.1.0",
         "info": {"title": "kafkagate", "version": version, "description": "HTTP gateway for Apache Kafka"},

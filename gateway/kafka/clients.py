@@ -13,6 +13,7 @@ import logging
 from gateway.errors import BrokerUnavailable
 from gateway.kafka.admin import StreamAdmin
 from gateway.kafka.groups import GroupAdmin
+from gateway.kafka.idempotency_log import IdempotencyLog
 from gateway.kafka.producer import EventProducer, ProducerPool
 from gateway.kafka.registry import ProcessorRegistry
 from gateway.kafka.sessions import SessionManager
@@ -40,6 +41,7 @@ class KafkaClients:
         self.tenants: ReplicatedTable[TenantRecord] = ReplicatedTable(
             settings, self.admin, self.producer, TENANTS_TOPIC, decode_tenant
         )
+        self.idempotency = IdempotencyLog(settings, self.admin)
         self._connector: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -106,6 +108,7 @@ class KafkaClients:
                 await self.processors.close()
                 await self.keys.close()
                 await self.tenants.close()
+                await self.idempotency.close()
                 await self.groups.close()
                 await self.admin.close()
         except TimeoutError:

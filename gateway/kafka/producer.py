@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ _FATAL = (
     ke.InvalidProducerEpoch,
 )
 _BATCH_BYTES = 256 * 1024
+_Fail = Callable[[BaseException], ge.GatewayError]
 
 
 @dataclass(slots=True)
@@ -53,6 +54,35 @@ class Ack:
     partition: int
     offset: int
     timestamp_ms: int
+
+
+class AckTimeout(ge.OperationTimeout):
+    """The gateway stopped waiting, but the send goes on: `outcome()` waits for what Kafka finally answered.
+
+    aiokafka resolves a send's future when the produce request completes, fails or expires, whether or not
+    anyone still waits for it, so the real outcome of a 504 is learned later (the idempotency layer stores it).
+    """
+
+    def __init__(self, detail: str, pending: asyncio.Future[Any], relative: int, record: OutgoingRecord, fail: _Fail):
+        super().__init__(detail)
+        self._pending = pending
+        self._relative = relative  # the record's place in its record batch: offset = base offset + relative
+        self._timestamp_ms = record.timestamp_ms
+        self._translate = fail
+
+    async def outcome(self) -> Ack | ge.GatewayError:
+        try:
+            # Shielded: a cancelled waiter (shutdown) must not cancel aiokafka's own future.
+            meta = await asyncio.shield(self._pending)
+        except Exception as exc:  # noqa: BLE001 - the outcome is reported, not raised
+            return self._translate(exc)
+        return Ack(meta.partition, meta.offset + self._relative, self._timestamp_ms)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # Nobody may await a send the gateway gave up on; reading its exception keeps asyncio from logging it.
+    if not future.cancelled():
+        future.exception()
 
 
 class ProducerPool:
@@ -130,7 +160,21 @@ class EventProducer:
     def _fail(self, exc: BaseException, stream: str) -> ge.GatewayError:
         return translate(exc, stream=stream, retry_after_s=self._settings.retry_after_s)
 
+    def _timeout(
+        self, detail: str, pending: asyncio.Future[Any], relative: int, record: OutgoingRecord, stream: str
+    ) -> AckTimeout:
+        pending.add_done_callback(_retrieve)
+        error = AckTimeout(detail, pending, relative, record, lambda exc: self._fail(exc, stream))
+        error.retry_after_s = self._settings.retry_after_s
+        return error
+
+    @staticmethod
+    async def settle(outcomes: Sequence[Ack | ge.GatewayError]) -> list[Ack | ge.GatewayError]:
+        """`outcomes` of `publish_batch` with every timed-out record replaced by what Kafka finally answered."""
+        return [await o.outcome() if isinstance(o, AckTimeout) else o for o in outcomes]
+
     async def publish(self, stream: str, record: OutgoingRecord, timeout_ms: int) -> Ack:
+        """Send one record and wait up to `timeout_ms` for its acknowledgement (then raise `AckTimeout`)."""
         producer = await self._pool.get()
         try:
             future = await producer.send(
@@ -141,12 +185,10 @@ class EventProducer:
                 timestamp_ms=record.timestamp_ms,
                 headers=record.headers,
             )
-            meta = await asyncio.wait_for(future, timeout_ms / 1000)
+            meta = await asyncio.wait_for(asyncio.shield(future), timeout_ms / 1000)
         except TimeoutError as exc:
-            raise ge.OperationTimeout(
-                f"Kafka did not acknowledge within {timeout_ms} ms; the event may or may not have been written",
-                retry_after_s=self._settings.retry_after_s,
-            ) from exc
+            detail = f"Kafka did not acknowledge within {timeout_ms} ms; the event may or may not have been written"
+            raise self._timeout(detail, future, 0, record, stream) from exc
         except _FATAL as exc:
             await self._pool.discard(producer)
             raise self._fail(exc, stream) from exc
@@ -163,7 +205,9 @@ class EventProducer:
         compression: Compression | None,
         timeout_ms: int,
     ) -> list[Ack | ge.GatewayError]:
-        """Publish `records` in order per partition; the result list matches `records` index by index."""
+        """Publish `records` in order per partition; the result list matches `records` index by index.
+
+        Records not acknowledged within `timeout_ms` get an `AckTimeout` (see `settle`)."""
         producer = await self._pool.get(compression)
         results: list[Ack | ge.GatewayError | None] = [None] * len(records)
         batches = self._build(producer, records, partitions, results)
@@ -184,12 +228,10 @@ class EventProducer:
                 base = future.result().offset
                 for relative, i in enumerate(batch.members):
                     results[i] = Ack(batch.partition, base + relative, records[i].timestamp_ms)
+            detail = f"not acknowledged within {timeout_ms} ms; the event may or may not have been written"
             for future in pending:
-                timeout = ge.OperationTimeout(
-                    f"not acknowledged within {timeout_ms} ms; the event may or may not have been written"
-                )
-                for i in futures[future].members:
-                    results[i] = timeout
+                for relative, i in enumerate(futures[future].members):
+                    results[i] = self._timeout(detail, future, relative, records[i], stream)
         return [r if r is not None else ge.GatewayError("event was not sent") for r in results]
 
     @staticmethod

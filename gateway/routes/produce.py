@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import errors as ge
-from gateway import event_ids
+from gateway import event_ids, idempotency
 from gateway.bodies import parse, read_body
 from gateway.context import context, request_id
-from gateway.kafka.producer import Ack, OutgoingRecord
+from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.partitioner import partition_for_key
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
@@ -25,7 +25,18 @@ REQUEST_ID_HEADER = "x-request-id"
 _RECORD_OVERHEAD_BYTES = 64
 
 
-def to_record(event: EventIn, rid: bytes, partitions: int, now: int, where: str) -> OutgoingRecord:
+def stamps(request: Request) -> list[tuple[str, bytes]]:
+    """The headers the gateway adds to every record of a request: its request id and idempotency key."""
+    found = [(REQUEST_ID_HEADER, request_id(request).encode())]
+    key = request.headers.get(idempotency.HEADER)
+    if key is not None:
+        found.append((idempotency.RECORD_HEADER, key.encode()))
+    return found
+
+
+def to_record(
+    event: EventIn, stamped: list[tuple[str, bytes]], partitions: int, now: int, where: str
+) -> OutgoingRecord:
     """Serialize one validated event. `where` names it in errors (`body` or `events.3`)."""
     key = event.get("key")
     value = event["value"]
@@ -45,7 +56,7 @@ def to_record(event: EventIn, rid: bytes, partitions: int, now: int, where: str)
         if partition_key is not None:
             partition = partition_for_key(partition_key.encode(), partitions)
     headers = [(name, text.encode()) for name, text in (event.get("headers") or {}).items()]
-    headers.append((REQUEST_ID_HEADER, rid))
+    headers.extend(stamped)
     timestamp = event.get("timestamp")
     return OutgoingRecord(
         key=None if key is None else key.encode(),
@@ -75,21 +86,31 @@ def published(ack: Ack) -> dict[str, Any]:
 
 async def publish_event(request: Request) -> Response:
     ctx = context(request)
-    stream = namespace(request).topic(request.path_params["stream"], write=True)
+    name = request.path_params["stream"]
+    stream = namespace(request).topic(name, write=True)
     body = await read_body(request, ctx.settings.max_body_bytes)
     event = parse(EVENT, body)
     ctx.kafka.require_ready()
     partitions, max_message_bytes, accepted = await ctx.kafka.admin.produce_limits(stream)
     now = now_ms()
-    record = to_record(event, request_id(request).encode(), partitions, now, "body")
+    record = to_record(event, stamps(request), partitions, now, "body")
     if record_size(record) > max_message_bytes:
         raise ge.PayloadTooLarge(f"event is larger than stream {stream!r} accepts ({max_message_bytes} bytes)")
     problem = accepted.problem(record.timestamp_ms, now)
     if problem is not None:
         raise ge.InvalidTimestamp(f"stream {stream!r} refuses this event: {problem}")
-    ack = await ctx.kafka.producer.publish(stream, record, ctx.settings.produce_timeout_ms)
+    try:
+        ack = await ctx.kafka.producer.publish(stream, record, ctx.settings.produce_timeout_ms)
+    except AckTimeout as exc:
+        idempotency.settle_later(request, exc.outcome, lambda late: created(name, late))
+        raise
+    return created(name, ack)
+
+
+def created(stream: str, ack: Ack) -> Response:
+    """`stream` as the caller named it (its namespace's name, not the Kafka topic)."""
     result = published(ack)
-    location = f"/api/v1/streams/{request.path_params['stream']}/events/{result['eventId']}"
+    location = f"/api/v1/streams/{stream}/events/{result['eventId']}"
     return JSONResponse(result, status_code=201, headers={"location": location})
 
 
@@ -122,8 +143,8 @@ async def publish_batch(request: Request) -> Response:
     options = batch.get("options") or {}
     ctx.kafka.require_ready()
     partitions, max_message_bytes, accepted = await ctx.kafka.admin.produce_limits(stream)
-    rid, now = request_id(request).encode(), now_ms()
-    records = [to_record(event, rid, partitions, now, f"events.{i}") for i, event in enumerate(events)]
+    stamped, now = stamps(request), now_ms()
+    records = [to_record(event, stamped, partitions, now, f"events.{i}") for i, event in enumerate(events)]
 
     results: list[dict[str, Any] | None] = [None] * len(records)
     sendable: list[int] = []
@@ -145,14 +166,22 @@ async def publish_batch(request: Request) -> Response:
         compression=options.get("compression"),
         timeout_ms=timeout_ms,
     )
-    for i, outcome in zip(sendable, outcomes, strict=True):
-        results[i] = failure(i, outcome) if isinstance(outcome, ge.GatewayError) else published(outcome)
-    failures = sum(1 for r in results if r is not None and r["status"] == "failed")
-    document = {
-        "batchId": f"batch_{secrets.token_hex(8)}",
-        "totalEvents": len(records),
-        "successCount": len(records) - failures,
-        "failureCount": failures,
-        "results": results,
-    }
-    return JSONResponse(document, status_code=207 if failures else 200)
+    batch_id = f"batch_{secrets.token_hex(8)}"
+
+    def render(final: list[Ack | ge.GatewayError]) -> Response:
+        done = list(results)
+        for i, outcome in zip(sendable, final, strict=True):
+            done[i] = failure(i, outcome) if isinstance(outcome, ge.GatewayError) else published(outcome)
+        failures = sum(1 for r in done if r is not None and r["status"] == "failed")
+        document = {
+            "batchId": batch_id,
+            "totalEvents": len(records),
+            "successCount": len(records) - failures,
+            "failureCount": failures,
+            "results": done,
+        }
+        return JSONResponse(document, status_code=207 if failures else 200)
+
+    if any(isinstance(outcome, AckTimeout) for outcome in outcomes):
+        idempotency.settle_later(request, lambda: ctx.kafka.producer.settle(outcomes), render)
+    return render(outcomes)
