@@ -24,6 +24,7 @@ from gateway.keys import KeyStore
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
 from gateway.overload import InflightBytes, OverloadMiddleware
+from gateway.publishing import Publisher
 from gateway.quotas import Quota, QuotaTable
 from gateway.rate_limiting import RateLimitMiddleware
 from gateway.responses import JSONResponse, problem_response
@@ -171,7 +172,13 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         },
         lifespan=lifespan,
     )
-    app.state.gateway = GatewayContext(settings=settings, kafka=clients, keys=key_store, tenants=tenant_store)
+    app.state.gateway = GatewayContext(
+        settings=settings,
+        kafka=clients,
+        keys=key_store,
+        tenants=tenant_store,
+        publisher=Publisher(settings, clients),
+    )
     app.state.openapi = build_openapi(version("kafkagate"))
     app.state.idempotency = IdempotencyKeys(settings, clients.idempotency)
     app.state.openapi = build_openapi(version("kafkagate"), idempotency_ttl_s=settings.idempotency_ttl_s)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from gateway.kafka.clients import KafkaClients
 from gateway.keys import KeyStore
+from gateway.publishing import Publisher
 from gateway.settings import Settings
 from gateway.tenants import TenantStore
 
@@ -18,6 +19,7 @@ class GatewayContext:
     kafka: KafkaClients
     keys: KeyStore
     tenants: TenantStore
+    publisher: Publisher
 
 
 def context(request: Request) -> GatewayContext:

@@ -15,14 +15,13 @@ from gateway.bodies import parse, read_body
 from gateway.context import context, request_id
 from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.partitioner import partition_for_key
+from gateway.publishing import Outcome, Submission
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
 from gateway.timefmt import iso_ms, now_ms
 from schemas.events import BATCH, EVENT, EventIn
 
 REQUEST_ID_HEADER = "x-request-id"
-# Kafka's per-record overhead in a v2 batch is at most ~21 bytes plus varints; round up generously.
-_RECORD_OVERHEAD_BYTES = 64
 
 
 def stamps(request: Request) -> list[tuple[str, bytes]]:
@@ -67,13 +66,6 @@ def to_record(
     )
 
 
-def record_size(record: OutgoingRecord) -> int:
-    size = _RECORD_OVERHEAD_BYTES + len(record.key or b"") + len(record.value or b"")
-    for name, value in record.headers:
-        size += len(name) + len(value) + 2
-    return size
-
-
 def published(ack: Ack) -> dict[str, Any]:
     return {
         "eventId": event_ids.encode(ack.partition, ack.offset),
@@ -87,20 +79,14 @@ def published(ack: Ack) -> dict[str, Any]:
 async def publish_event(request: Request) -> Response:
     ctx = context(request)
     name = request.path_params["stream"]
-    stream = namespace(request).topic(name, write=True)
+    topic = namespace(request).topic(name, write=True)
     body = await read_body(request, ctx.settings.max_body_bytes)
     event = parse(EVENT, body)
-    ctx.kafka.require_ready()
-    partitions, max_message_bytes, accepted = await ctx.kafka.admin.produce_limits(stream)
+    limits = await ctx.publisher.limits(topic)
     now = now_ms()
-    record = to_record(event, stamps(request), partitions, now, "body")
-    if record_size(record) > max_message_bytes:
-        raise ge.PayloadTooLarge(f"event is larger than stream {stream!r} accepts ({max_message_bytes} bytes)")
-    problem = accepted.problem(record.timestamp_ms, now)
-    if problem is not None:
-        raise ge.InvalidTimestamp(f"stream {stream!r} refuses this event: {problem}")
+    submission = Submission(to_record(event, stamps(request), limits.partitions, now, "body"), event["value"])
     try:
-        ack = await ctx.kafka.producer.publish(stream, record, ctx.settings.produce_timeout_ms)
+        ack = await ctx.publisher.publish(topic, submission, now)
     except AckTimeout as exc:
         idempotency.settle_later(request, exc.outcome, lambda late: created(name, late))
         raise
@@ -131,7 +117,7 @@ def failure(index: int, error: ge.GatewayError) -> dict[str, Any]:
 async def publish_batch(request: Request) -> Response:
     ctx = context(request)
     settings = ctx.settings
-    stream = namespace(request).topic(request.path_params["stream"], write=True)
+    topic = namespace(request).topic(request.path_params["stream"], write=True)
     body = await read_body(request, settings.max_body_bytes)
     batch = parse(BATCH, body)
     events = batch["events"]
@@ -141,47 +127,32 @@ async def publish_batch(request: Request) -> Response:
             [{"field": "events", "message": f"{len(events)} events; the limit is {settings.max_batch_events}"}],
         )
     options = batch.get("options") or {}
-    ctx.kafka.require_ready()
-    partitions, max_message_bytes, accepted = await ctx.kafka.admin.produce_limits(stream)
+    limits = await ctx.publisher.limits(topic)
     stamped, now = stamps(request), now_ms()
-    records = [to_record(event, stamped, partitions, now, f"events.{i}") for i, event in enumerate(events)]
-
-    results: list[dict[str, Any] | None] = [None] * len(records)
-    sendable: list[int] = []
-    for i, record in enumerate(records):
-        problem = accepted.problem(record.timestamp_ms, now)
-        if record_size(record) > max_message_bytes:
-            results[i] = failure(
-                i, ge.PayloadTooLarge(f"event is larger than the stream accepts ({max_message_bytes})")
-            )
-        elif problem is not None:
-            results[i] = failure(i, ge.InvalidTimestamp(f"the stream refuses this event: {problem}"))
-        else:
-            sendable.append(i)
-    timeout_ms = min(options.get("timeout", settings.produce_timeout_ms), settings.produce_timeout_ms)
-    outcomes = await ctx.kafka.producer.publish_batch(
-        stream,
-        [records[i] for i in sendable],
-        partitions,
-        compression=options.get("compression"),
-        timeout_ms=timeout_ms,
+    submissions = [
+        Submission(to_record(event, stamped, limits.partitions, now, f"events.{i}"), event["value"])
+        for i, event in enumerate(events)
+    ]
+    outcomes = await ctx.publisher.publish_batch(
+        topic, submissions, now, compression=options.get("compression"), timeout_ms=options.get("timeout")
     )
     batch_id = f"batch_{secrets.token_hex(8)}"
 
-    def render(final: list[Ack | ge.GatewayError]) -> Response:
-        done = list(results)
-        for i, outcome in zip(sendable, final, strict=True):
-            done[i] = failure(i, outcome) if isinstance(outcome, ge.GatewayError) else published(outcome)
-        failures = sum(1 for r in done if r is not None and r["status"] == "failed")
+    def render(final: list[Outcome]) -> Response:
+        done = [
+            failure(i, outcome) if isinstance(outcome, ge.GatewayError) else published(outcome)
+            for i, outcome in enumerate(final)
+        ]
+        failures = sum(1 for r in done if r["status"] == "failed")
         document = {
             "batchId": batch_id,
-            "totalEvents": len(records),
-            "successCount": len(records) - failures,
+            "totalEvents": len(done),
+            "successCount": len(done) - failures,
             "failureCount": failures,
             "results": done,
         }
         return JSONResponse(document, status_code=207 if failures else 200)
 
     if any(isinstance(outcome, AckTimeout) for outcome in outcomes):
-        idempotency.settle_later(request, lambda: ctx.kafka.producer.settle(outcomes), render)
+        idempotency.settle_later(request, lambda: ctx.publisher.settle(outcomes), render)
     return render(outcomes)
