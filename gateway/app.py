@@ -18,6 +18,7 @@ from gateway import errors as ge
 from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator, OpenAuthenticator
 from gateway.authorization import guarded
 from gateway.context import GatewayContext, request_id
+from gateway.envelopes import error_response
 from gateway.idempotency import IdempotencyKeys, idempotent
 from gateway.kafka.clients import KafkaClients
 from gateway.keys import KeyStore
@@ -27,7 +28,7 @@ from gateway.overload import InflightBytes, OverloadMiddleware
 from gateway.publishing import Publisher
 from gateway.quotas import Quota, QuotaTable
 from gateway.rate_limiting import RateLimitMiddleware
-from gateway.responses import JSONResponse, problem_response
+from gateway.responses import JSONResponse
 from gateway.routes import access_tokens, consume, consumers, keys, processors, produce, streams, tenants
 from gateway.settings import Settings
 from gateway.tenants import TenantStore
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def problem(request: Request, exc: ge.GatewayError) -> Response:
-    return problem_response(exc, request.url.path, request_id(request))
+    return error_response(exc, request.url.path, request_id(request))
 
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:

@@ -15,10 +15,10 @@ from typing import Protocol
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import tokens
+from gateway.envelopes import error_response
 from gateway.errors import GatewayError, TenantNotFound, Unauthorized
 from gateway.keys import KeyStore, principal_for
 from gateway.principal import ALL_SCOPES, OPEN, Principal
-from gateway.responses import problem_response
 from gateway.tenants import TenantStore
 from schemas.keys import KeyRecord
 
@@ -173,7 +173,7 @@ class AuthenticationMiddleware:
             try:
                 state["principal"] = await self._principal(self.authenticator, scope)
             except GatewayError as exc:
-                await problem_response(exc, scope["path"], state["request_id"])(scope, receive, send)
+                await error_response(exc, scope["path"], state["request_id"])(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

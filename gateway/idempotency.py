@@ -36,10 +36,10 @@ from starlette.types import Message, Receive
 from gateway import errors as ge
 from gateway.bodies import read_body
 from gateway.context import request_id
+from gateway.envelopes import error_response
 from gateway.idempotency_ledger import InUse, Replay, Reused, StoredResponse
 from gateway.kafka.idempotency_log import IdempotencyLog
 from gateway.principal import Principal, principal
-from gateway.responses import problem_response
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def settle_later(
     async def final() -> Response:
         result = await outcome()
         if isinstance(result, ge.GatewayError):
-            return problem_response(result, path, rid)
+            return error_response(result, path, rid)
         return render(result)
 
     state[_SETTLE] = final
@@ -211,7 +211,7 @@ class IdempotencyKeys:
         try:
             response = await handler(Request(request.scope, _replaying(body, request.receive)))
         except ge.GatewayError as exc:
-            response = problem_response(exc, request.url.path, request_id(request))
+            response = error_response(exc, request.url.path, request_id(request))
         except BaseException:
             lease.end()
             # Unknown failure (a bug, or cancelled): give the key back so the client is not locked out.

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.bodies import declared_length
+from gateway.envelopes import error_response
 from gateway.errors import Overloaded
-from gateway.responses import problem_response
 
 ProduceRoute = Callable[[str, str], bool]  # (method, path) -> whether the request carries events to produce
 
@@ -92,7 +92,7 @@ class OverloadMiddleware:
                 f"(the limit is {self.inflight.cap}); retry in {self.retry_after_s} s",
                 retry_after_s=self.retry_after_s,
             )
-            await problem_response(refused, scope["path"], scope["state"]["request_id"])(scope, receive, send)
+            await error_response(refused, scope["path"], scope["state"]["request_id"])(scope, receive, send)
             return
         held = size
 

@@ -14,11 +14,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.authentication import is_public
 from gateway.bodies import declared_length
+from gateway.envelopes import error_response
 from gateway.errors import QuotaExceeded
 from gateway.principal import Principal
 from gateway.quotas import Quota, QuotaTable, resolve
 from gateway.ratelimit_fields import fields
-from gateway.responses import problem_response
 
 
 class RateLimitMiddleware:
@@ -49,7 +49,7 @@ class RateLimitMiddleware:
                 retry_after_s=decision.retry_after_s,
                 extra={"violated-policies": list(decision.violated)},  # the draft's quota-exceeded member
             )
-            response = problem_response(refused, scope["path"], state["request_id"])
+            response = error_response(refused, scope["path"], state["request_id"])
             response.raw_headers.extend(headers)
             await response(scope, receive, send)
             return
