@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -40,10 +41,13 @@ class Entry(Generic[V]):
 
 
 class ReplicatedTable(Generic[V]):
-    """`topic` (created on first use, 1 partition, compacted) as a dict of `decode`d values.
+    """`topic` (created on first use, 1 partition, compacted unless `configs` say otherwise) as a dict of
+    `decode`d values.
 
     `decode` turns a record value into `V`; a record it rejects (raises ValueError) is logged and skipped, so a
-    malformed record never stops the tail. Tombstones delete. Starts lazily on the first `sync()` or write.
+    malformed record never stops the tail. Tombstones delete. An entry is filed under the record key, or under
+    `entry_key(record_key, value)` when given (a table of one entry per (processor, worker), say). Starts lazily
+    on the first `sync()` or write.
     """
 
     def __init__(
@@ -53,12 +57,17 @@ class ReplicatedTable(Generic[V]):
         producer: EventProducer,
         topic: str,
         decode: Callable[[bytes], V],
+        *,
+        configs: dict[str, str] | None = None,
+        entry_key: Callable[[str, V], str] | None = None,
     ):
         self.topic = topic
         self._settings = settings
         self._admin = admin
         self._producer = producer
         self._decode = decode
+        self._configs = COMPACTED if configs is None else configs
+        self._entry_key = entry_key
         self._tp = TopicPartition(topic, 0)
         self._entries: dict[str, Entry[V]] = {}
         # Bumped by every change, so readers can cache what they derive from the entries until the next one.
@@ -69,6 +78,7 @@ class ReplicatedTable(Generic[V]):
         self._consumer: AIOKafkaConsumer | None = None
         self._tail: asyncio.Task[None] | None = None
         self._sync: asyncio.Task[None] | None = None
+        self._sync_issued = 0.0
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -85,7 +95,7 @@ class ReplicatedTable(Generic[V]):
                 return
             # Every gateway creates it on first use; whoever comes second gets "already exists", the goal.
             with contextlib.suppress(ge.StreamAlreadyExists):
-                await self._admin.create(self.topic, 1, 1, COMPACTED)
+                await self._admin.create(self.topic, 1, 1, self._configs)
             consumer = connect.consumer(self._settings, self.topic, group_id=None, auto_offset_reset="earliest")
             try:
                 await consumer.start()
@@ -136,9 +146,11 @@ class ReplicatedTable(Generic[V]):
             self._entries.pop(key, None)
             return
         try:
-            self._entries[key] = Entry(self._decode(value), offset)
+            decoded = self._decode(value)
         except ValueError as exc:
             log.warning("skipping malformed record at %s offset %d: %s", self.topic, offset, exc)
+            return
+        self._entries[key if self._entry_key is None else self._entry_key(key, decoded)] = Entry(decoded, offset)
 
     async def _wait_for(self, offset: int) -> None:
         timeout_s = self._settings.admin_request_timeout_ms / 1000
@@ -152,14 +164,24 @@ class ReplicatedTable(Generic[V]):
             ) from exc
 
     async def sync(self) -> None:
-        """Start if needed, then wait until the tail has read everything written so far.
+        """Start if needed, then wait until the tail has read everything written before this call.
 
-        Concurrent callers share one end-offsets request, so a flood of lookups costs Kafka one request at a time.
+        Concurrent callers share one end-offsets request, so a flood of lookups costs Kafka one request at a time;
+        a caller joins only a request issued after it arrived (an older one could miss what was written since).
         """
         await self.start()
-        if self._sync is None or self._sync.done():
+        arrived = time.monotonic()
+        while True:
+            task = self._sync
+            if task is not None and not task.done():
+                if self._sync_issued >= arrived:
+                    await asyncio.shield(task)
+                    return
+                with contextlib.suppress(Exception):  # its failure is its own callers'; this caller tries anew
+                    await asyncio.shield(task)
+                continue
+            self._sync_issued = time.monotonic()
             self._sync = asyncio.create_task(self._sync_once())
-        await asyncio.shield(self._sync)
 
     async def _sync_once(self) -> None:
         try:
