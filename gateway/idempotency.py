@@ -17,7 +17,9 @@ The semantics follow Stripe and the IETF `Idempotency-Key` draft:
 
 Ownership is decided in Kafka (`gateway.kafka.idempotency_log`), so it holds across restarts and any number of
 gateways. Routes opt in where they are registered (`idempotent(handler)`); a route whose outcome may arrive
-after its response calls `settle_later`.
+after its response calls `settle_later`. An API whose key travels elsewhere (a seed API's body field) validates
+it itself and calls `IdempotencyKeys.handle_key` with the key, the bytes that define "the same request" and a
+`realm`, so its keys never meet the header's.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ _SETTLE = "kafkagate.idempotency.settle"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Settle = Callable[[], Awaitable[Response]]
+Run = Callable[[], Awaitable[Response]]  # the request's work, once its key is won
 T = TypeVar("T")
 
 
@@ -78,8 +81,11 @@ def _who(who: Principal) -> tuple[bytes, bytes]:
     return who.key_id.encode(), b"\x00" if who.tenant_id is None else b"t" + who.tenant_id.encode()
 
 
-def scope_of(who: Principal, key: str) -> str:
-    """The name a key goes by in the log: the principal and the key, hashed (keys never appear in Kafka)."""
+def scope_of(who: Principal, key: str, realm: str = "") -> str:
+    """The name a key goes by in the log: the principal and the key, hashed (keys never appear in Kafka). A
+    non-empty `realm` gives an API's keys a namespace of their own; the header's keys have none."""
+    if realm:
+        return _digest(b"scope", *_who(who), key.encode(), realm.encode())
     return _digest(b"scope", *_who(who), key.encode())
 
 
@@ -180,8 +186,22 @@ class IdempotencyKeys:
         key = validate_key(raw)
         body = await read_body(request, self._settings.max_body_bytes)
         who = principal(request)
-        scope = scope_of(who, key)
         digest = fingerprint(who, request.method, request.url.path, request.url.query, body)
+        replayed = Request(request.scope, _replaying(body, request.receive))
+        return await self._once(request, lambda: handler(replayed), scope_of(who, key), digest)
+
+    async def handle_key(self, request: Request, run: Run, key: str, request_bytes: bytes, realm: str) -> Response:
+        """`run()` at most once per principal, `realm` and `key`, with the semantics of this module.
+
+        For APIs whose key is not the header: the route has read and validated the body and the key itself.
+        `request_bytes` define "the same request" (with the method and path); pass a canonical form of what was
+        parsed, so that a retry serialized differently is still the same request.
+        """
+        who = principal(request)
+        digest = fingerprint(who, request.method, request.url.path, "", request_bytes)
+        return await self._once(request, run, scope_of(who, key, realm), digest)
+
+    async def _once(self, request: Request, run: Run, scope: str, digest: str) -> Response:
         stored = self.log.stored(scope)
         if stored is not None:
             if stored.fingerprint != digest:
@@ -198,18 +218,18 @@ class IdempotencyKeys:
                 "a request with this Idempotency-Key is still in progress; retry later",
                 retry_after_s=IN_USE_RETRY_AFTER_S,
             )
-        return await self._run(request, handler, body, (scope, claim_id, digest))
+        return await self._run(request, run, (scope, claim_id, digest))
 
     @staticmethod
     def _reused() -> ge.IdempotencyKeyReused:
         return ge.IdempotencyKeyReused("this Idempotency-Key was used with a different request")
 
-    async def _run(self, request: Request, handler: Endpoint, body: bytes, claim: tuple[str, str, str]) -> Response:
+    async def _run(self, request: Request, run: Run, claim: tuple[str, str, str]) -> Response:
         state = request.scope["state"]
         state[_SETTLE] = None
         lease = _Lease(self, *claim)
         try:
-            response = await handler(Request(request.scope, _replaying(body, request.receive)))
+            response = await run()
         except ge.GatewayError as exc:
             response = error_response(exc, request.url.path, request_id(request))
         except BaseException:

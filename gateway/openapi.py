@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from gateway import errors as ge
 from gateway.idempotency import MAX_KEY_CHARS
+from gateway.seeds import intake_openapi
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
 from schemas.keys import KeyCreate, TokenRequest
@@ -31,6 +32,11 @@ class Operation:
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
     public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
     idempotent: bool = False  # honours Idempotency-Key (gateway.idempotency)
+    # A seed API's operation: its errors' component schema (JSON, not problem+json), what each status means,
+    # and its success body's schema.
+    envelope: str | None = None
+    status_text: dict[int, str] = field(default_factory=dict)
+    returns: str | None = None
 
 
 _POLL_QUERY = (
@@ -157,6 +163,26 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("get", f"{API}/tenants", "List the tenants the caller can see"),
     Operation("get", f"{API}/tenants/{{tenant}}", "Describe a tenant by id or slug"),
+    Operation(
+        "post",
+        "/v1/events",
+        "Event Intake API (seed 004): submit one event to the caller's intake stream; 202 once Kafka acknowledged",
+        202,
+        "IntakeEventIn",
+        errors=(400, 409, 413, 500, 503, 504),
+        envelope="IntakeError",
+        status_text=intake_openapi.STATUS_TEXT,
+        returns="IntakeAccepted",
+    ),
+    Operation(
+        "get",
+        "/v1/events/{event_id}",
+        "Event Intake API (seed 004): read an event by the event_id its submission returned",
+        errors=(404, 500, 503),
+        envelope="IntakeError",
+        status_text=intake_openapi.STATUS_TEXT,
+        returns="IntakeEvent",
+    ),
 )
 
 _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
@@ -230,7 +256,7 @@ def _schema(source: TypeAdapter[Any] | type[BaseModel]) -> dict[str, Any]:
 
 
 def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Problem": _PROBLEM}
+    schemas: dict[str, Any] = {"Problem": _PROBLEM, **intake_openapi.SCHEMAS}
     for name, source in _SCHEMAS.items():
         schema = _schema(source)
         schemas.update(schema.pop("$defs", {}))
@@ -280,7 +306,11 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
         for name, text, required in op.query
     ]
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    success: dict[str, Any] = {"description": "success", "content": {"application/json": {}}}
+    if op.envelope is not None:
+        problem = {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.envelope}"}}}
+    returned = {} if op.returns is None else {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}
+    success: dict[str, Any] = {"description": "success", "content": {"application/json": returned}}
+    status_text = {**_STATUS_TEXT, **op.status_text}
     statuses = set(op.errors)
     if not op.public:
         success["headers"] = dict(_RATELIMIT_HEADERS)
@@ -291,13 +321,13 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
         statuses |= {400, 409, 422}
     responses: dict[str, Any] = {str(op.success): success}
     for status in sorted(statuses):
-        response: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "problem"), "content": problem}
+        response: dict[str, Any] = {"description": status_text.get(status, "error"), "content": problem}
         if status == 429:
             response["headers"] = {**_RETRY_AFTER, **_RATELIMIT_HEADERS}
         elif status == 503:
             response["headers"] = _RETRY_AFTER
         responses[str(status)] = response
-    responses["default"] = {"description": "problem", "content": problem}
+    responses["default"] = {"description": "error", "content": problem}
     document: dict[str, Any] = {"summary": op.summary, "parameters": parameters, "responses": responses}
     document["security"] = [] if op.public else [{"bearer": []}]
     if op.body is not None:

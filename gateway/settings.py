@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.errors import InvalidStreamName
+from gateway.names import validate_stream_name
+
 MIN_SECRET_CHARS = 32
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
 
@@ -64,6 +67,12 @@ class Settings(BaseSettings):
     # --- idempotency keys ---
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
 
+    # --- the Event Intake API (seed 004, `POST /v1/events`) ---
+    # The stream intake events go to, in the caller's namespace (`_t.<slug>.events` for a tenant); created on
+    # first use with `intake_stream_partitions` partitions (events of one `event_type` share a partition).
+    intake_stream: str = "events"
+    intake_stream_partitions: int = Field(default=3, ge=1)
+
     # --- quotas and overload ---
     # Per key token buckets (a key's own `rateLimit` overrides these); 0 turns a bucket off.
     rate_limit_requests_per_s: float = Field(default=1000.0, ge=0)
@@ -86,6 +95,10 @@ class Settings(BaseSettings):
                 )
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < MIN_SECRET_CHARS:
             raise ValueError(f"KAFKAGATE_JWT_SECRET must be at least {MIN_SECRET_CHARS} characters")
+        try:
+            validate_stream_name(self.intake_stream)
+        except InvalidStreamName as exc:
+            raise ValueError(f"KAFKAGATE_INTAKE_STREAM: {exc.detail}") from exc
         if self.max_inflight_produce_bytes < self.max_body_bytes:
             raise ValueError("KAFKAGATE_MAX_INFLIGHT_PRODUCE_BYTES must be at least KAFKAGATE_MAX_BODY_BYTES")
         return self

@@ -107,6 +107,12 @@ class StreamAdmin:
         except Exception as exc:
             raise self._fail(exc) from exc
 
+    async def broker_count(self) -> int:
+        try:
+            return len((await self.client().describe_cluster())["brokers"])
+        except Exception as exc:
+            raise self._fail(exc) from exc
+
     # --- topics -------------------------------------------------------------------------------------------
 
     async def create(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from gateway import errors as ge
 from gateway import event_ids, queryparams
 from gateway.context import context
+from gateway.event_lookup import lookup
 from gateway.records import render
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
@@ -77,18 +78,11 @@ async def get_event(request: Request) -> Response:
     event_id = request.path_params["event_id"]
     position = event_ids.decode(event_id)
     ctx.kafka.require_ready()
-    partitions, _ = await ctx.kafka.admin.limits(stream)
-    missing = ge.EventNotFound(f"event {event_id!r} does not exist in stream {stream!r}")
-    if position is None or position.partition >= partitions:
-        raise missing
-    start, end = (await ctx.kafka.admin.offset_range(stream, [position.partition]))[position.partition]
-    if not start <= position.offset < end:
-        raise missing
-    records = await ctx.kafka.groups.read(stream, position.partition, position.offset, 1, 5000)
-    # A compacted or aborted record leaves a gap: the first record returned is then a later one.
-    if not records or records[0].offset != position.offset:
-        raise missing
-    event, _ = render(records[0])
+    await ctx.kafka.admin.limits(stream)  # an unknown stream is 404 STREAM_NOT_FOUND, whatever the id
+    record = None if position is None else await lookup(ctx.kafka, stream, position.partition, position.offset)
+    if record is None:
+        raise ge.EventNotFound(f"event {event_id!r} does not exist in stream {stream!r}")
+    event, _ = render(record)
     return JSONResponse(event)
 
 

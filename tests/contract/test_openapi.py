@@ -73,7 +73,11 @@ def concrete(path: str) -> str:
     return path
 
 
-@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.errors], ids=lambda op: f"{op.method} {op.path}")
+NATIVE = [op for op in OPERATIONS if op.envelope is None]
+SEED = [op for op in OPERATIONS if op.envelope is not None]
+
+
+@pytest.mark.parametrize("operation", [op for op in NATIVE if op.errors], ids=lambda op: f"{op.method} {op.path}")
 async def test_failures_are_documented_problem_documents(client: httpx.AsyncClient, operation: Any) -> None:
     spec = await document(client)
     problem_schema = {**spec["components"]["schemas"]["Problem"], "components": spec["components"]}
@@ -93,6 +97,29 @@ async def test_failures_are_documented_problem_documents(client: httpx.AsyncClie
     if operation.body is not None:
         # Malformed JSON is a serialization error, unless the path was refused first.
         assert (response.status_code, body["code"]) in {(400, 1004), (400, 1022)}
+
+
+@pytest.mark.parametrize("operation", SEED, ids=lambda op: f"{op.method} {op.path}")
+async def test_seed_failures_are_documented_in_their_own_envelope(client: httpx.AsyncClient, operation: Any) -> None:
+    spec = await document(client)
+    schema = {**spec["components"]["schemas"][operation.envelope], "components": spec["components"]}
+    documented = spec["paths"][operation.path][operation.method]["responses"]
+    assert documented["default"]["content"] == {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{operation.envelope}"}}
+    }
+    kwargs: dict[str, Any] = {}
+    if operation.body is not None:
+        kwargs = {"content": b'{"not": "valid"', "headers": {"content-type": "application/json"}}
+    response = await client.request(operation.method.upper(), concrete(operation.path), **kwargs)
+    assert response.status_code >= 400
+    assert str(response.status_code) in documented
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    jsonschema.validate(body, schema)
+    assert body["error"]["request_id"] == response.headers["x-request-id"]
+    # Malformed JSON and unknown ids are refused before Kafka is needed.
+    expected = (400, "invalid_request") if operation.body is not None else (404, "not_found")
+    assert (response.status_code, body["error"]["code"]) == expected
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")

@@ -209,3 +209,10 @@ def test_sweep_forgets_only_what_ran_out() -> None:
     assert set(ledger.entries) == {"done", "live"}
     ledger.sweep(10 + TTL_MS)
     assert set(ledger.entries) == set()
+
+
+def test_realms_keep_an_apis_keys_apart_and_the_header_keys_where_they_were() -> None:
+    assert scope_of(TENANT_A, "same", "") == scope_of(TENANT_A, "same")
+    assert scope_of(TENANT_A, "same", "intake") != scope_of(TENANT_A, "same")
+    assert scope_of(TENANT_A, "same", "intake") != scope_of(TENANT_B, "same", "intake")
+    assert scope_of(TENANT_A, "same", "intake") == scope_of(TENANT_A, "same", "intake")
