@@ -182,7 +182,6 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         tenants=tenant_store,
         publisher=Publisher(settings, clients),
     )
-    app.state.openapi = build_openapi(version("kafkagate"))
     app.state.idempotency = IdempotencyKeys(settings, clients.idempotency)
     app.state.openapi = build_openapi(version("kafkagate"), idempotency_ttl_s=settings.idempotency_ttl_s)
     return app
