@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from gateway.errors import GatewayError
 from gateway.responses import error_headers, problem_response
+from gateway.seeds import ingest_envelope
 
 __all__ = ["ENVELOPES", "Renderer", "error_headers", "error_response", "renderer_for"]
 
@@ -22,7 +23,7 @@ __all__ = ["ENVELOPES", "Renderer", "error_headers", "error_response", "renderer
 Renderer = Callable[[GatewayError, str], Response]
 
 # Path prefixes (a prefix matches itself and everything below it), most specific first.
-ENVELOPES: tuple[tuple[str, Renderer], ...] = ()
+ENVELOPES: tuple[tuple[str, Renderer], ...] = ((ingest_envelope.PATH, ingest_envelope.render),)
 
 
 def renderer_for(path: str) -> Renderer | None:

@@ -10,8 +10,10 @@ from pydantic import BaseModel, TypeAdapter
 
 from gateway import errors as ge
 from gateway.idempotency import MAX_KEY_CHARS
+from gateway.seeds import ingest_envelope
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
+from schemas.ingest import INGEST_BODY, IngestAccepted, IngestError
 from schemas.keys import KeyCreate, TokenRequest
 from schemas.processors import ProcessorSpec
 from schemas.streams import StreamCreate, StreamPatch
@@ -31,6 +33,9 @@ class Operation:
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
     public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
     idempotent: bool = False  # honours Idempotency-Key (gateway.idempotency)
+    headers: tuple[tuple[str, str, bool], ...] = ()  # request header parameters: (name, description, required)
+    response: str | None = None  # the success body's component schema name
+    envelope: str = "Problem"  # the error body's component schema: a seed API's own envelope, or problem+json
 
 
 _POLL_QUERY = (
@@ -157,6 +162,16 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("get", f"{API}/tenants", "List the tenants the caller can see"),
     Operation("get", f"{API}/tenants/{{tenant}}", "Describe a tenant by id or slug"),
+    Operation(
+        "post",
+        ingest_envelope.PATH,
+        "Streaming Ingest API (seed 001): ingest one event or an array of events into a stream",
+        body="IngestBody",
+        headers=(("X-Stream-Id", "the target stream: its streamId (Kafka topic id, a UUID) or its name", True),),
+        response="IngestAccepted",
+        errors=(400, 404, 500, 504),
+        envelope="IngestError",
+    ),
 )
 
 _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
@@ -170,6 +185,9 @@ _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
     "KeyCreate": KeyCreate,
     "TenantCreate": TenantCreate,
     "TokenRequest": TokenRequest,
+    "IngestBody": INGEST_BODY,
+    "IngestAccepted": IngestAccepted,
+    "IngestError": IngestError,
 }
 
 _PROBLEM = {
@@ -211,6 +229,20 @@ _HEADERS: dict[str, Any] = {
         '`"default";r=<remaining>;t=<seconds>`',
         "schema": {"type": "string"},
     },
+}
+# What each status means in a seed API's envelope, by the envelope's schema name.
+_SEED_STATUS_TEXT: dict[str, dict[int, str]] = {
+    "IngestError": {
+        400: "invalid_format: invalid JSON, a bad timestamp, a missing source or event, a body over the size "
+        "limit (nothing was written)",
+        401: "unauthorized: token missing, unknown or expired",
+        403: "forbidden: the key lacks the produce scope or its stream patterns exclude the stream",
+        404: "not_found: no stream with that id or name for this caller",
+        429: "rate_limited: the key is over its quota; honour Retry-After, or batch events",
+        500: "internal_error",
+        503: "unavailable (Kafka unreachable) or overloaded (the gateway's in-flight cap); honour Retry-After",
+        504: "timeout: Kafka did not acknowledge in time; the events may still be written",
+    }
 }
 _RATELIMIT_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit-Policy", "RateLimit")}
 _RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
@@ -276,11 +308,15 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
         if name.startswith("{")
     ]
     parameters += [
-        {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
-        for name, text, required in op.query
+        {"name": name, "in": where, "required": required, "description": text, "schema": {"type": "string"}}
+        for where, params in (("query", op.query), ("header", op.headers))
+        for name, text, required in params
     ]
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    success: dict[str, Any] = {"description": "success", "content": {"application/json": {}}}
+    media = "application/problem+json" if op.envelope == "Problem" else "application/json"
+    problem = {media: {"schema": {"$ref": f"#/components/schemas/{op.envelope}"}}}
+    status_text = _SEED_STATUS_TEXT.get(op.envelope, _STATUS_TEXT)
+    content: dict[str, Any] = {} if op.response is None else {"schema": {"$ref": f"#/components/schemas/{op.response}"}}
+    success: dict[str, Any] = {"description": "success", "content": {"application/json": content}}
     statuses = set(op.errors)
     if not op.public:
         success["headers"] = dict(_RATELIMIT_HEADERS)
@@ -291,7 +327,7 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
         statuses |= {400, 409, 422}
     responses: dict[str, Any] = {str(op.success): success}
     for status in sorted(statuses):
-        response: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "problem"), "content": problem}
+        response: dict[str, Any] = {"description": status_text.get(status, "problem"), "content": problem}
         if status == 429:
             response["headers"] = {**_RETRY_AFTER, **_RATELIMIT_HEADERS}
         elif status == 503:

@@ -38,6 +38,7 @@ class RoutePattern:
 PRODUCE_ROUTES: tuple[RoutePattern, ...] = (
     RoutePattern("POST", re.compile(r"/api/v1/streams/[^/]+/events")),
     RoutePattern("POST", re.compile(r"/api/v1/streams/[^/]+/events/batch")),
+    RoutePattern("POST", re.compile(r"/v1/streams/ingest")),
 )
 
 

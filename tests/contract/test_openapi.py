@@ -76,16 +76,20 @@ def concrete(path: str) -> str:
 @pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.errors], ids=lambda op: f"{op.method} {op.path}")
 async def test_failures_are_documented_problem_documents(client: httpx.AsyncClient, operation: Any) -> None:
     spec = await document(client)
-    problem_schema = {**spec["components"]["schemas"]["Problem"], "components": spec["components"]}
+    envelope_schema = {**spec["components"]["schemas"][operation.envelope], "components": spec["components"]}
     kwargs: dict[str, Any] = {}
     if operation.body is not None:
         kwargs = {"content": b'{"not": "valid"', "headers": {"content-type": "application/json"}}
     response = await client.request(operation.method.upper(), concrete(operation.path), **kwargs)
     assert response.status_code >= 400
-    assert str(response.status_code) in spec["paths"][operation.path][operation.method]["responses"]
-    assert response.headers["content-type"] == "application/problem+json"
+    documented = spec["paths"][operation.path][operation.method]["responses"][str(response.status_code)]
+    assert response.headers["content-type"] in documented["content"]
     body = response.json()
-    jsonschema.validate(body, problem_schema)
+    jsonschema.validate(body, envelope_schema)
+    if operation.envelope != "Problem":  # a seed API's own envelope: its tests check the rest
+        assert response.headers["x-request-id"]
+        return
+    assert response.headers["content-type"] == "application/problem+json"
     assert body["request_id"] == response.headers["x-request-id"]
     if response.status_code == 503:
         assert body["code"] == 1011
