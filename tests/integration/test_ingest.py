@@ -12,11 +12,17 @@ import orjson
 import pytest
 
 from gateway.seeds.ingest_events import TIMESTAMP_DETAIL
+from processors.supervisor import Supervisor
+from tests.integration import test_processors_runtime as runtime
 from tests.integration.conftest import GatewayFactory, read_all
 from tests.integration.kafka_wire import topic_id
 from tests.integration.principals import as_token, new_key, new_tenant
 
 pytestmark = pytest.mark.kafka
+
+# A real supervisor with Faust workers, and processors deleted after each test (from test_processors_runtime).
+supervisor = runtime.supervisor
+create = runtime.create
 
 INGEST = "/v1/streams/ingest"
 
@@ -228,3 +234,75 @@ async def test_routes_and_methods_under_the_path_answer_in_its_envelope(gateway:
         INGEST, headers={"content-type": "text/plain", "x-stream-id": stream["name"]}, content=DOCUMENT_EVENT
     )
     assert_envelope(as_text, 400, "invalid_format")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_events_ingested_are_masked_filtered_sampled_and_routed_by_a_processor(
+    gateway: httpx.AsyncClient, supervisor: Supervisor, create: runtime.Create
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    stream = await create_stream(gateway, partitions=2)
+    high, normal = f"payments-high-{suffix}", f"payments-normal-{suffix}"
+    processor_id = await create(
+        {
+            "name": f"payments-pipeline-{suffix}",
+            "source": stream["name"],
+            "operations": [
+                {"type": "filter", "predicate": "value.metadata.env == 'prod'"},
+                {"type": "map", "function": "maskFields", "args": {"fields": ["event.cardNumber"], "keepLast": 4}},
+                {"type": "sample", "rate": 0.5, "byKey": True},
+                {
+                    "type": "route",
+                    "cases": [{"predicate": "value.event.amount >= 1000", "sink": high}],
+                    "default": normal,
+                },
+            ],
+            "config": {"parallelism": 1, "checkpointInterval": 1000},
+        }
+    )
+
+    sources = [f"pos-{n}" for n in range(10)]
+    amounts_and_envs = [(100, "prod"), (2500, "prod"), (700, "dev"), (1500, "prod")]
+    sent = 0
+    for source in sources:
+        batch = [
+            {
+                "timestamp": "2025-02-12T14:32:15Z",
+                "source": source,
+                "event": {"transactionId": f"txn_{source}_{i}", "amount": amount, "cardNumber": "4111111111111111"},
+                "metadata": {"env": env, "team": "payments"},
+            }
+            for i, (amount, env) in enumerate(amounts_and_envs)
+        ]
+        response = await gateway.post(
+            INGEST, headers=headers(bearer(gateway), stream["streamId"]), content=orjson.dumps(batch)
+        )
+        assert response.status_code == 200, response.text
+        sent += len(batch)
+
+    async def all_processed() -> bool:
+        metrics = (await gateway.get(f"/api/v1/processors/{processor_id}/metrics")).json()["metrics"]
+        return bool(metrics["eventsProcessed"] >= sent and metrics["lag"] == 0)
+
+    await runtime.wait_for(all_processed, 180, "the processor to read every ingested event")
+    bootstrap = gateway_bootstrap(gateway)
+    routed = {sink: await read_all(bootstrap, sink, sent, timeout_s=3) for sink in (high, normal)}
+
+    delivered: dict[str, set[int]] = {source: set() for source in sources}
+    for sink, records in routed.items():
+        for record in records:
+            assert b"4111111111111111" not in record.value
+            value = orjson.loads(record.value)
+            assert value["event"]["cardNumber"] == "****1111"
+            assert value["metadata"]["env"] == "prod"
+            assert record.key == value["source"].encode()
+            assert (value["event"]["amount"] >= 1000) == (sink == high)
+            assert value["event"]["amount"] not in delivered[value["source"]], "each event is routed once"
+            delivered[value["source"]].add(value["event"]["amount"])
+    kept = [source for source, amounts in delivered.items() if amounts]
+    # Sampling by key keeps all of a source's events or none of them; 0.5 of ten sources keeps some, not all.
+    assert all(delivered[source] == {100, 2500, 1500} for source in kept)
+    assert 0 < len(kept) < len(sources)
+    assert len(routed[high]) == 2 * len(kept)
+    assert len(routed[normal]) == len(kept)
