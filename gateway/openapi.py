@@ -16,6 +16,7 @@ from schemas.events import BATCH, EVENT
 from schemas.ingest import INGEST_BODY, IngestAccepted, IngestError
 from schemas.keys import KeyCreate, TokenRequest
 from schemas.processors import ProcessorSpec
+from schemas.stream_documents import StreamDocument, StreamList
 from schemas.streams import StreamCreate, StreamPatch
 from schemas.tenants import TenantCreate
 
@@ -67,12 +68,23 @@ OPERATIONS: tuple[Operation, ...] = (
         "StreamCreate",
         errors=(400, 409, 413, 422, 503),
         idempotent=True,
+        response="StreamDocument",
     ),
     Operation(
-        "get", f"{API}/streams", "List streams", query=(("limit", "page size", False), ("after", "cursor", False))
+        "get",
+        f"{API}/streams",
+        "List streams",
+        query=(("limit", "page size", False), ("after", "cursor", False)),
+        response="StreamList",
     ),
-    Operation("get", f"{API}/streams/{{stream}}", "Describe a stream"),
-    Operation("patch", f"{API}/streams/{{stream}}", "Alter a stream's config or add partitions", body="StreamPatch"),
+    Operation("get", f"{API}/streams/{{stream}}", "Describe a stream", response="StreamDocument"),
+    Operation(
+        "patch",
+        f"{API}/streams/{{stream}}",
+        "Alter a stream's config or add partitions",
+        body="StreamPatch",
+        response="StreamDocument",
+    ),
     Operation("delete", f"{API}/streams/{{stream}}", "Delete a stream"),
     Operation(
         "post",
@@ -185,6 +197,8 @@ _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
     "KeyCreate": KeyCreate,
     "TenantCreate": TenantCreate,
     "TokenRequest": TokenRequest,
+    "StreamDocument": TypeAdapter(StreamDocument),
+    "StreamList": TypeAdapter(StreamList),
     "IngestBody": INGEST_BODY,
     "IngestAccepted": IngestAccepted,
     "IngestError": IngestError,

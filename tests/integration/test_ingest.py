@@ -8,9 +8,11 @@ import uuid
 from typing import Any
 
 import httpx
+import jsonschema
 import orjson
 import pytest
 
+from gateway.openapi import build_openapi
 from gateway.seeds.ingest_events import TIMESTAMP_DETAIL
 from processors.supervisor import Supervisor
 from tests.integration import test_processors_runtime as runtime
@@ -62,11 +64,18 @@ async def create_stream(client: httpx.AsyncClient, partitions: int = 3) -> dict[
     return document
 
 
+def assert_documented(body: Any, schema: str) -> None:
+    """`body` matches the OpenAPI document's component `schema`."""
+    spec = build_openapi("test")
+    jsonschema.validate(body, {**spec["components"]["schemas"][schema], "components": spec["components"]})
+
+
 def assert_envelope(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body: dict[str, Any] = response.json()
     assert body["error"] == error
+    assert_documented(body, "IngestError")
     assert isinstance(body["detail"], str)
     assert body["detail"]
     assert set(body) <= {"error", "detail", "index"}
@@ -88,6 +97,8 @@ async def test_the_documents_example_is_accepted_and_lands_as_sent(gateway: http
         "stream_id": stream["streamId"],
     }
 
+    assert_documented(response.json(), "IngestAccepted")
+
     (record,) = await read_all(gateway_bootstrap(gateway), stream["name"], 1)
     assert orjson.loads(record.value) == orjson.loads(DOCUMENT_EVENT)
     assert list(orjson.loads(record.value)) == ["timestamp", "source", "event", "metadata"]
@@ -107,9 +118,23 @@ async def test_stream_id_is_the_topic_id_kafka_reports_on_every_stream_document(
     created = await create_stream(gateway)
     name, stream_id = created["name"], created["streamId"]
     assert stream_id == str(await topic_id(kafka_bootstrap, name))
-    assert (await gateway.get(f"/api/v1/streams/{name}")).json()["streamId"] == stream_id
-    listing = (await gateway.get("/api/v1/streams", params={"limit": 1000})).json()["streams"]
-    assert {"name": name, "streamId": stream_id} in listing
+    assert_documented(created, "StreamDocument")
+    described = (await gateway.get(f"/api/v1/streams/{name}")).json()
+    assert described["streamId"] == stream_id
+    assert_documented(described, "StreamDocument")
+    listing = (await gateway.get("/api/v1/streams", params={"limit": 1000})).json()
+    assert_documented(listing, "StreamList")
+    assert {"name": name, "streamId": stream_id} in listing["streams"]
+
+    # Deleted and created again under the same name: a new topic, so a new id, and the old id names nothing.
+    assert (await gateway.delete(f"/api/v1/streams/{name}")).status_code == 200
+    again = await gateway.post("/api/v1/streams", json={"name": name, "partitions": 1})
+    assert again.status_code == 201, again.text
+    renewed = again.json()["streamId"]
+    assert renewed != stream_id
+    assert renewed == str(await topic_id(kafka_bootstrap, name))
+    old = await gateway.post(INGEST, headers=headers(bearer(gateway), stream_id), content=DOCUMENT_EVENT)
+    assert_envelope(old, 404, "not_found")
 
 
 async def test_ingest_by_name_and_by_id_and_an_array_lands_every_event(
