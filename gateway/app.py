@@ -30,7 +30,7 @@ from gateway.quotas import Quota, QuotaTable
 from gateway.rate_limiting import RateLimitMiddleware
 from gateway.responses import JSONResponse
 from gateway.routes import access_tokens, consume, consumers, keys, processors, produce, streams, tenants
-from gateway.seeds import intake
+from gateway.seeds import ingest, intake
 from gateway.settings import Settings
 from gateway.tenants import TenantStore
 
@@ -124,6 +124,8 @@ def routes() -> list[Route]:
         Route(f"{api}/tenants", guarded("admin", tenants.create_tenant), methods=["POST"]),
         Route(f"{api}/tenants", guarded("admin", tenants.list_tenants), methods=["GET"]),
         Route(f"{api}/tenants/{{tenant}}", guarded("admin", tenants.get_tenant), methods=["GET"]),
+        # Seed APIs: each answers in its own document's envelope (gateway.envelopes).
+        Route("/v1/streams/ingest", guarded("produce", ingest.ingest), methods=["POST"]),
         *intake.routes(),
     ]
 

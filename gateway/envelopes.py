@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from gateway.errors import GatewayError
 from gateway.responses import error_headers, problem_response
-from gateway.seeds import intake_envelope
+from gateway.seeds import ingest_envelope, intake_envelope
 
 __all__ = ["ENVELOPES", "Renderer", "error_headers", "error_response", "renderer_for"]
 
@@ -23,7 +23,10 @@ __all__ = ["ENVELOPES", "Renderer", "error_headers", "error_response", "renderer
 Renderer = Callable[[GatewayError, str], Response]
 
 # Path prefixes (a prefix matches itself and everything below it), most specific first.
-ENVELOPES: tuple[tuple[str, Renderer], ...] = ((intake_envelope.PREFIX, intake_envelope.render),)
+ENVELOPES: tuple[tuple[str, Renderer], ...] = (
+    (intake_envelope.PREFIX, intake_envelope.render),
+    (ingest_envelope.PATH, ingest_envelope.render),
+)
 
 
 def renderer_for(path: str) -> Renderer | None:

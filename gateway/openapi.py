@@ -10,11 +10,13 @@ from pydantic import BaseModel, TypeAdapter
 
 from gateway import errors as ge
 from gateway.idempotency import MAX_KEY_CHARS
-from gateway.seeds import intake_openapi
+from gateway.seeds import ingest_envelope, intake_openapi
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
+from schemas.ingest import INGEST_BODY, IngestAccepted, IngestError
 from schemas.keys import KeyCreate, TokenRequest
 from schemas.processors import ProcessorSpec
+from schemas.stream_documents import StreamDocument, StreamList
 from schemas.streams import StreamCreate, StreamPatch
 from schemas.tenants import TenantCreate
 
@@ -32,11 +34,12 @@ class Operation:
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
     public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
     idempotent: bool = False  # honours Idempotency-Key (gateway.idempotency)
-    # A seed API's operation: its errors' component schema (JSON, not problem+json), what each status means,
-    # and its success body's schema.
+    headers: tuple[tuple[str, str, bool], ...] = ()  # request header parameters: (name, description, required)
+    returns: str | None = None  # the success body's component schema name
+    # A seed API's operation: its errors' component schema (its own JSON envelope, not problem+json) and what
+    # each status means there.
     envelope: str | None = None
     status_text: dict[int, str] = field(default_factory=dict)
-    returns: str | None = None
 
 
 _POLL_QUERY = (
@@ -68,12 +71,23 @@ OPERATIONS: tuple[Operation, ...] = (
         "StreamCreate",
         errors=(400, 409, 413, 422, 503),
         idempotent=True,
+        returns="StreamDocument",
     ),
     Operation(
-        "get", f"{API}/streams", "List streams", query=(("limit", "page size", False), ("after", "cursor", False))
+        "get",
+        f"{API}/streams",
+        "List streams",
+        query=(("limit", "page size", False), ("after", "cursor", False)),
+        returns="StreamList",
     ),
-    Operation("get", f"{API}/streams/{{stream}}", "Describe a stream"),
-    Operation("patch", f"{API}/streams/{{stream}}", "Alter a stream's config or add partitions", body="StreamPatch"),
+    Operation("get", f"{API}/streams/{{stream}}", "Describe a stream", returns="StreamDocument"),
+    Operation(
+        "patch",
+        f"{API}/streams/{{stream}}",
+        "Alter a stream's config or add partitions",
+        body="StreamPatch",
+        returns="StreamDocument",
+    ),
     Operation("delete", f"{API}/streams/{{stream}}", "Delete a stream"),
     Operation(
         "post",
@@ -183,6 +197,17 @@ OPERATIONS: tuple[Operation, ...] = (
         status_text=intake_openapi.STATUS_TEXT,
         returns="IntakeEvent",
     ),
+    Operation(
+        "post",
+        ingest_envelope.PATH,
+        "Streaming Ingest API (seed 001): ingest one event or an array of events into a stream",
+        body="IngestBody",
+        headers=(("X-Stream-Id", "the target stream: its streamId (Kafka topic id, a UUID) or its name", True),),
+        returns="IngestAccepted",
+        errors=(400, 404, 500, 504),
+        envelope="IngestError",
+        status_text=ingest_envelope.STATUS_TEXT,
+    ),
 )
 
 _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
@@ -196,6 +221,11 @@ _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
     "KeyCreate": KeyCreate,
     "TenantCreate": TenantCreate,
     "TokenRequest": TokenRequest,
+    "StreamDocument": TypeAdapter(StreamDocument),
+    "StreamList": TypeAdapter(StreamList),
+    "IngestBody": INGEST_BODY,
+    "IngestAccepted": IngestAccepted,
+    "IngestError": IngestError,
 }
 
 _PROBLEM = {
@@ -302,8 +332,9 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
         if name.startswith("{")
     ]
     parameters += [
-        {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
-        for name, text, required in op.query
+        {"name": name, "in": where, "required": required, "description": text, "schema": {"type": "string"}}
+        for where, params in (("query", op.query), ("header", op.headers))
+        for name, text, required in params
     ]
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     if op.envelope is not None:

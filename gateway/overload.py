@@ -39,6 +39,7 @@ PRODUCE_ROUTES: tuple[RoutePattern, ...] = (
     RoutePattern("POST", re.compile(r"/api/v1/streams/[^/]+/events")),
     RoutePattern("POST", re.compile(r"/api/v1/streams/[^/]+/events/batch")),
     RoutePattern("POST", re.compile(r"/v1/events")),  # seed 004, gateway.seeds.intake
+    RoutePattern("POST", re.compile(r"/v1/streams/ingest")),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from gateway import errors as ge
 from gateway.kafka import connect
 from gateway.kafka.logdirs import DescribeLogDirsRequest
+from gateway.kafka.topic_ids import TopicIds
 from gateway.kafka.translate import translate
 from gateway.settings import Settings
 from gateway.timebounds import TimestampRange
@@ -40,6 +42,7 @@ class StreamInfo:
     name: str
     partitions: list[PartitionInfo]
     configs: dict[str, str] = field(default_factory=dict)
+    topic_id: uuid.UUID | None = None
 
     @property
     def replication_factor(self) -> int:
@@ -63,6 +66,7 @@ class StreamAdmin:
         self._offsets: AIOKafkaConsumer | None = None
         self._catalog: dict[str, _CatalogEntry] = {}
         self._lookups: dict[str, asyncio.Future[_CatalogEntry]] = {}
+        self.topic_ids = TopicIds(lambda: self.client()._client, retry_after_s=settings.retry_after_s)
 
     @property
     def connected(self) -> bool:
@@ -117,6 +121,7 @@ class StreamAdmin:
 
     async def create(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]) -> None:
         topic = NewTopic(name, partitions, replication_factor, topic_configs=configs)
+        self.topic_ids.forget(name)
         try:
             response = await self.client().create_topics([topic])
         except Exception as exc:
@@ -187,7 +192,7 @@ class StreamAdmin:
             ),
             key=lambda p: p.partition,
         )
-        info = StreamInfo(name, partitions, await self.configs(name))
+        info = StreamInfo(name, partitions, await self.configs(name), await self.topic_ids.id_of(name))
         ranges = await self.offset_range(name, [p.partition for p in partitions])
         sizes = await self._sizes(name, [p.partition for p in partitions])
         for p in partitions:
@@ -248,6 +253,7 @@ class StreamAdmin:
         for _topic, code in response.topic_error_codes:
             self._raise_for(code, None, name)
         self._catalog.pop(name, None)
+        self.topic_ids.forget(name)
         await self._settle(name, lambda topic: topic is None)
 
     # --- the produce path's cached view ------------------------------------------------------------------

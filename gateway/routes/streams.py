@@ -25,6 +25,7 @@ def stream_document(info: StreamInfo, name: str) -> dict[str, Any]:
     """The stream as its owner sees it: `name` is the stream's name in the caller's namespace."""
     return {
         "name": name,
+        "streamId": None if info.topic_id is None else str(info.topic_id),
         "partitions": len(info.partitions),
         "replicationFactor": info.replication_factor,
         "totalMessages": sum(p.end_offset - p.start_offset for p in info.partitions),
@@ -67,9 +68,17 @@ async def list_streams(request: Request) -> Response:
         )
     limit, after = int(raw_limit), params.get("after", "")
     ctx.kafka.require_ready()
-    names = [n for n in namespace(request).visible(await ctx.kafka.admin.list_names()) if n > after]
+    space = namespace(request)
+    names = [n for n in space.visible(await ctx.kafka.admin.list_names()) if n > after]
     page = names[:limit]
-    document: dict[str, Any] = {"streams": [{"name": n} for n in page], "nextAfter": None}
+    topics = {n: space.topic(n) for n in page}
+    ids = await ctx.kafka.admin.topic_ids.ids_of(list(topics.values()))
+
+    def entry(name: str) -> dict[str, Any]:
+        topic_id = ids.get(topics[name])  # None: deleted between the listing and the lookup
+        return {"name": name, "streamId": None if topic_id is None else str(topic_id)}
+
+    document: dict[str, Any] = {"streams": [entry(n) for n in page], "nextAfter": None}
     if len(names) > limit:
         document["nextAfter"] = page[-1]
     return JSONResponse(document)

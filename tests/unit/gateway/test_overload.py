@@ -54,6 +54,8 @@ async def answer(scope: Scope, receive: Receive, send: Send) -> None:
         ("POST", "/api/v1/streams/orders/events/evt_0_1", False),
         ("POST", "/api/v1/consumers/g/commit", False),
         ("POST", "/api/v1/streams", False),
+        ("POST", "/v1/streams/ingest", True),
+        ("GET", "/v1/streams/ingest", False),
     ],
 )
 def test_produce_routes(method: str, path: str, expected: bool) -> None:

@@ -1,0 +1,92 @@
+"""Request and response shapes of the Streaming Ingest API (seed 001, `POST /v1/streams/ingest`).
+
+An event is `{timestamp?, source, event, metadata?}`; members beyond these are kept (the API takes
+semi-structured events), so what is stored in Kafka is the object as sent. The document names `source` and
+`event` as the fields whose absence is an error and asks only that `timestamp` be ISO 8601, so `timestamp` may
+be left out. The body is one event or a JSON array of them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal, Required
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from typing_extensions import TypedDict
+
+# ISO 8601 calendar dates and date-times, extended (2025-02-12T14:32:15.5Z) or basic (20250212T143215Z) form,
+# with optional seconds, fraction and UTC offset. Every string matched here also parses with
+# `datetime.fromisoformat`, which the processors' `setTimestamp` (format iso8601) uses.
+_ISO_8601 = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+    r"|\d{8}(?:T\d{2}(?:\d{2}(?:\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}(?:\d{2})?)?)?"
+)
+
+
+def is_iso_8601(text: str) -> bool:
+    """Whether `text` is an ISO 8601 date or date-time that names a real moment (no 2025-02-30, no 25:00)."""
+    if not _ISO_8601.fullmatch(text):
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _iso_8601(text: str) -> str:
+    if not is_iso_8601(text):
+        raise ValueError("must be an ISO 8601 date-time")
+    return text
+
+
+Iso8601 = Annotated[str, AfterValidator(_iso_8601), Field(examples=["2025-02-12T14:32:15Z"])]
+
+
+class IngestEvent(TypedDict, total=False):
+    """One event. `event` holds the main event data (key-value pairs); `metadata` is optional context. A member
+    that is present must have its type (a null `timestamp` is not an ISO 8601 string)."""
+
+    __pydantic_config__ = ConfigDict(extra="allow", strict=True)  # type: ignore[misc]
+
+    timestamp: Iso8601
+    source: Required[Annotated[str, StringConstraints(min_length=1, max_length=32_767)]]
+    event: Required[dict[str, Any]]
+    metadata: dict[str, Any]
+
+
+INGEST_EVENT = TypeAdapter(IngestEvent)
+INGEST_BODY: TypeAdapter[IngestEvent | list[IngestEvent]] = TypeAdapter(
+    IngestEvent | Annotated[list[IngestEvent], Field(min_length=1)]
+)
+
+
+class IngestAccepted(BaseModel):
+    """Every event of the request was acknowledged by Kafka (acks=all)."""
+
+    status: Literal["accepted"]
+    ingested_bytes: Annotated[int, Field(ge=0, description="bytes of the request body as received")]
+    stream_id: Annotated[str, Field(description="the stream's id (its Kafka topic id), whichever way it was named")]
+
+
+IngestErrorCode = Literal[
+    "invalid_format",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "rate_limited",
+    "overloaded",
+    "unavailable",
+    "timeout",
+    "internal_error",
+]
+
+
+class IngestError(BaseModel):
+    """The document's error envelope. `index` names the offending event of an array body."""
+
+    error: IngestErrorCode
+    detail: str
+    index: int | None = None
