@@ -14,6 +14,7 @@ from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
 from schemas.keys import KeyCreate, TokenRequest
 from schemas.processors import ProcessorSpec
+from schemas.stream_schemas import StreamSchemaPut
 from schemas.streams import StreamCreate, StreamPatch
 from schemas.tenants import TenantCreate
 
@@ -31,6 +32,7 @@ class Operation:
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
     public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
     idempotent: bool = False  # honours Idempotency-Key (gateway.idempotency)
+    also: tuple[tuple[int, str], ...] = ()  # other success statuses, with what they mean
 
 
 _POLL_QUERY = (
@@ -70,22 +72,39 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("patch", f"{API}/streams/{{stream}}", "Alter a stream's config or add partitions", body="StreamPatch"),
     Operation("delete", f"{API}/streams/{{stream}}", "Delete a stream"),
     Operation(
+        "put",
+        f"{API}/streams/{{stream}}/schema",
+        "Set the stream's JSON Schema (Draft 2020-12) and what happens to events that break it",
+        body="StreamSchemaPut",
+        errors=(400, 404, 413, 415, 422, 503),
+    ),
+    Operation("get", f"{API}/streams/{{stream}}/schema", "The stream's schema (404 SCHEMA_NOT_FOUND: none)"),
+    Operation("delete", f"{API}/streams/{{stream}}/schema", "Remove the stream's schema: events are no longer checked"),
+    Operation(
         "post",
         f"{API}/streams/{{stream}}/events",
-        "Publish one event",
+        "Publish one event (422 SCHEMA_VIOLATION when it breaks a `reject` schema)",
         201,
         "EventIn",
         errors=(400, 404, 413, 415, 422, 503, 504),
         idempotent=True,
+        also=(
+            (
+                202,
+                "the value broke the stream's `deadLetter` schema: written to `<stream>.dlq` instead "
+                '(`status: "dead-lettered"`, its place there, `schemaVersion` and `errors` with JSON pointers)',
+            ),
+        ),
     ),
     Operation(
         "post",
         f"{API}/streams/{{stream}}/events/batch",
-        "Publish a batch (207 when some fail)",
+        "Publish a batch (207 when some fail; events that break a `deadLetter` schema are `dead-lettered`)",
         200,
         "BatchIn",
         errors=(400, 404, 413, 415, 422, 503),
         idempotent=True,
+        also=((207, "some events failed: each failure entry has its code, and `errors` for SCHEMA_VIOLATION"),),
     ),
     Operation(
         "get",
@@ -170,6 +189,7 @@ _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
     "KeyCreate": KeyCreate,
     "TenantCreate": TenantCreate,
     "TokenRequest": TokenRequest,
+    "StreamSchemaPut": StreamSchemaPut,
 }
 
 _PROBLEM = {
@@ -186,7 +206,12 @@ _PROBLEM = {
         "error": {"type": "string", "enum": sorted({cls.error for cls in ge.ALL_ERRORS})},
         "request_id": {"type": "string"},
         "retriable": {"type": "boolean"},
-        "errors": {"type": "array", "items": {"type": "object"}, "description": "each invalid field (422)"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "each invalid field (422); for SCHEMA_VIOLATION each violation, its `field` the JSON "
+            "pointer (RFC 6901) into the event's value, with `keyword` and `message`",
+        },
         "violated-policies": {
             "type": "array",
             "items": {"type": "string", "enum": ["default", "bytes"]},
@@ -290,6 +315,8 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
         success["headers"] = {**success.get("headers", {}), **_REPLAYED}
         statuses |= {400, 409, 422}
     responses: dict[str, Any] = {str(op.success): success}
+    for status, meaning in op.also:
+        responses[str(status)] = {**success, "description": meaning}
     for status in sorted(statuses):
         response: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "problem"), "content": problem}
         if status == 429:
