@@ -20,6 +20,7 @@ from types import FrameType
 
 import orjson
 
+from bench import schema_validation
 from bench.auth import auth_overhead, overhead_lines
 from bench.broker import Broker, throwaway_broker
 from bench.cpu import CpuProbe
@@ -76,6 +77,8 @@ def run(argv: list[str] | None = None) -> int:
                 measurements = runner.run(run_suite(plan, settings, gateway.base_url, probe))
                 progress("measuring authentication in-process")
                 measurements += runner.run(auth_overhead(broker.bootstrap, plan.auth_requests))
+            progress("measuring the stream schema check in-process")
+            measurements += schema_validation.schema_overhead(plan.schema_events)
             progress("stopping the gateway" if reuse else "stopping the gateway and the broker")
     except BenchError as exc:
         keep_work_dir = True
@@ -93,6 +96,7 @@ def run(argv: list[str] | None = None) -> int:
             shutil.rmtree(work_dir, ignore_errors=True)
     print(table(measurements))
     print("\n" + "\n".join(overhead_lines(measurements)))
+    print("\n" + "\n".join(schema_validation.overhead_lines(measurements)))
     plan.json_path.write_bytes(
         orjson.dumps(document(plan, settings, broker_note, measurements), option=orjson.OPT_INDENT_2)
     )

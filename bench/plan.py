@@ -22,6 +22,7 @@ class Plan:
     warmup_events: int = 200
     warmup_batches: int = 2
     auth_requests: int = 20_000  # in-process, per credential kind
+    schema_events: int = 50_000  # in-process, per stream-schema variant
     partitions: int = 3
     clients: tuple[str, ...] = ("aiohttp", "httpx")  # httpx alone saturates its own CPU at C=32
     json_path: Path = Path("/tmp/kafkagate-bench.json")  # noqa: S108 - a report for the reader, outside the repo
@@ -63,6 +64,9 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
     parser.add_argument("--consume-limit", type=_positive, default=defaults.consume_limit, help="events per poll")
     parser.add_argument("--warmup-events", type=_positive, default=defaults.warmup_events)
     parser.add_argument("--auth-requests", type=_positive, default=defaults.auth_requests, help="per credential")
+    parser.add_argument(
+        "--schema-events", type=_positive, default=defaults.schema_events, help="per stream-schema variant"
+    )
     parser.add_argument("--partitions", type=_positive, default=defaults.partitions, help="per benchmark topic")
     parser.add_argument(
         "--clients",
@@ -82,6 +86,7 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
         warmup_events=args.warmup_events,
         partitions=args.partitions,
         auth_requests=args.auth_requests,
+        schema_events=args.schema_events,
         clients=args.clients,
         json_path=args.json,
     )

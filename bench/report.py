@@ -95,6 +95,7 @@ def document(plan: Plan, settings: Settings, broker: str, measurements: list[Mea
             "warmup_batches": plan.warmup_batches,
             "partitions": plan.partitions,
             "auth_requests": plan.auth_requests,
+            "schema_events": plan.schema_events,
             "clients": list(plan.clients),
         },
         "results": [_result(m, measurements) for m in measurements],

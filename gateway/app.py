@@ -29,7 +29,17 @@ from gateway.publishing import Publisher
 from gateway.quotas import Quota, QuotaTable
 from gateway.rate_limiting import RateLimitMiddleware
 from gateway.responses import JSONResponse
-from gateway.routes import access_tokens, consume, consumers, keys, processors, produce, streams, tenants
+from gateway.routes import (
+    access_tokens,
+    consume,
+    consumers,
+    keys,
+    processors,
+    produce,
+    stream_schemas,
+    streams,
+    tenants,
+)
 from gateway.seeds import ingest, intake
 from gateway.settings import Settings
 from gateway.tenants import TenantStore
@@ -93,6 +103,9 @@ def routes() -> list[Route]:
         Route(streams_, guarded("admin", streams.get_stream), methods=["GET"]),
         Route(streams_, guarded("admin", streams.patch_stream), methods=["PATCH"]),
         Route(streams_, guarded("admin", streams.delete_stream), methods=["DELETE"]),
+        Route(f"{streams_}/schema", guarded("admin", stream_schemas.put_schema), methods=["PUT"]),
+        Route(f"{streams_}/schema", guarded("admin", stream_schemas.get_schema), methods=["GET"]),
+        Route(f"{streams_}/schema", guarded("admin", stream_schemas.delete_schema), methods=["DELETE"]),
         Route(f"{streams_}/events", guarded("produce", idempotent(produce.publish_event)), methods=["POST"]),
         Route(f"{streams_}/events/batch", guarded("produce", idempotent(produce.publish_batch)), methods=["POST"]),
         Route(f"{streams_}/events", guarded("consume", consume.poll), methods=["GET"]),

@@ -18,7 +18,8 @@
     │   ├── EventNotFound              404  1016 EVENT_NOT_FOUND
     │   ├── ProcessorNotFound          404  1019 PROCESSOR_NOT_FOUND
     │   ├── TenantNotFound             404  1029 TENANT_NOT_FOUND
-    │   └── KeyNotFound                404  1030 KEY_NOT_FOUND
+    │   ├── KeyNotFound                404  1030 KEY_NOT_FOUND
+    │   └── StreamSchemaNotFound       404  1033 SCHEMA_NOT_FOUND      (the stream has no schema)
     ├── MethodNotAllowed               405  1013 METHOD_NOT_ALLOWED
     ├── Conflict                       409  1017 CONFLICT
     │   ├── StreamAlreadyExists        409  1008 STREAM_ALREADY_EXISTS
@@ -28,6 +29,7 @@
     ├── PayloadTooLarge                413  1010 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType           415  1021 UNSUPPORTED_MEDIA_TYPE
     ├── ValidationFailed               422  1007 VALIDATION_ERROR      (lists each bad field)
+    │   └── SchemaViolation            422  1032 SCHEMA_VIOLATION      (the value breaks the stream's schema)
     ├── IdempotencyKeyReused           422  1024 IDEMPOTENCY_KEY_REUSED (same key, different request)
     ├── QuotaExceeded                  429  1005 QUOTA_EXCEEDED        (retriable, Retry-After)
     ├── BrokerUnavailable              503  1011 BROKER_UNAVAILABLE    (retriable, Retry-After)
@@ -131,6 +133,10 @@ class KeyNotFound(NotFound):
     code, error, title = 1030, "KEY_NOT_FOUND", "API key not found"
 
 
+class StreamSchemaNotFound(NotFound):
+    code, error, title = 1033, "SCHEMA_NOT_FOUND", "Stream schema not found"
+
+
 class MethodNotAllowed(GatewayError):
     status, code, error, title = 405, 1013, "METHOD_NOT_ALLOWED", "Method not allowed"
 
@@ -170,6 +176,13 @@ class ValidationFailed(GatewayError):
     def __init__(self, detail: str, errors: list[dict[str, Any]]):
         super().__init__(detail, extra={"errors": errors})
         self.errors = errors
+
+
+class SchemaViolation(ValidationFailed):
+    """An event's value breaks its stream's schema; `errors` holds one entry per violation, each with the JSON
+    pointer (RFC 6901) of the offending part of the value as its `field`."""
+
+    code, error, title = 1032, "SCHEMA_VIOLATION", "Schema violation"
 
 
 class IdempotencyKeyReused(GatewayError):
@@ -216,6 +229,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     ProcessorNotFound,
     TenantNotFound,
     KeyNotFound,
+    StreamSchemaNotFound,
     MethodNotAllowed,
     Conflict,
     StreamAlreadyExists,
@@ -225,6 +239,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    SchemaViolation,
     IdempotencyKeyReused,
     QuotaExceeded,
     BrokerUnavailable,

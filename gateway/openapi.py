@@ -17,6 +17,7 @@ from schemas.ingest import INGEST_BODY, IngestAccepted, IngestError
 from schemas.keys import KeyCreate, TokenRequest
 from schemas.processors import ProcessorSpec
 from schemas.stream_documents import StreamDocument, StreamList
+from schemas.stream_schemas import StreamSchemaPut
 from schemas.streams import StreamCreate, StreamPatch
 from schemas.tenants import TenantCreate
 
@@ -40,6 +41,7 @@ class Operation:
     # each status means there.
     envelope: str | None = None
     status_text: dict[int, str] = field(default_factory=dict)
+    also: tuple[tuple[int, str], ...] = ()  # other success statuses, with what they mean
 
 
 _POLL_QUERY = (
@@ -90,22 +92,39 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("delete", f"{API}/streams/{{stream}}", "Delete a stream"),
     Operation(
+        "put",
+        f"{API}/streams/{{stream}}/schema",
+        "Set the stream's JSON Schema (Draft 2020-12) and what happens to events that break it",
+        body="StreamSchemaPut",
+        errors=(400, 404, 413, 415, 422, 503),
+    ),
+    Operation("get", f"{API}/streams/{{stream}}/schema", "The stream's schema (404 SCHEMA_NOT_FOUND: none)"),
+    Operation("delete", f"{API}/streams/{{stream}}/schema", "Remove the stream's schema: events are no longer checked"),
+    Operation(
         "post",
         f"{API}/streams/{{stream}}/events",
-        "Publish one event",
+        "Publish one event (422 SCHEMA_VIOLATION when it breaks a `reject` schema)",
         201,
         "EventIn",
         errors=(400, 404, 413, 415, 422, 503, 504),
         idempotent=True,
+        also=(
+            (
+                202,
+                "the value broke the stream's `deadLetter` schema: written to `<stream>.dlq` instead "
+                '(`status: "dead-lettered"`, its place there, `schemaVersion` and `errors` with JSON pointers)',
+            ),
+        ),
     ),
     Operation(
         "post",
         f"{API}/streams/{{stream}}/events/batch",
-        "Publish a batch (207 when some fail)",
+        "Publish a batch (207 when some fail; events that break a `deadLetter` schema are `dead-lettered`)",
         200,
         "BatchIn",
         errors=(400, 404, 413, 415, 422, 503),
         idempotent=True,
+        also=((207, "some events failed: each failure entry has its code, and `errors` for SCHEMA_VIOLATION"),),
     ),
     Operation(
         "get",
@@ -226,6 +245,7 @@ _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
     "IngestBody": INGEST_BODY,
     "IngestAccepted": IngestAccepted,
     "IngestError": IngestError,
+    "StreamSchemaPut": StreamSchemaPut,
 }
 
 _PROBLEM = {
@@ -242,7 +262,12 @@ _PROBLEM = {
         "error": {"type": "string", "enum": sorted({cls.error for cls in ge.ALL_ERRORS})},
         "request_id": {"type": "string"},
         "retriable": {"type": "boolean"},
-        "errors": {"type": "array", "items": {"type": "object"}, "description": "each invalid field (422)"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "each invalid field (422); for SCHEMA_VIOLATION each violation, its `field` the JSON "
+            "pointer (RFC 6901) into the event's value, with `keyword` and `message`",
+        },
         "violated-policies": {
             "type": "array",
             "items": {"type": "string", "enum": ["default", "bytes"]},
@@ -351,6 +376,8 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
         success["headers"] = {**success.get("headers", {}), **_REPLAYED}
         statuses |= {400, 409, 422}
     responses: dict[str, Any] = {str(op.success): success}
+    for status, meaning in op.also:
+        responses[str(status)] = {**success, "description": meaning}
     for status in sorted(statuses):
         response: dict[str, Any] = {"description": status_text.get(status, "error"), "content": problem}
         if status == 429:

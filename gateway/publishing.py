@@ -1,21 +1,31 @@
 """The publishing service: everything between "a client sent events" and "Kafka acknowledged them".
 
 Every API that writes events (the native produce routes and the seed ingestion APIs) builds `Submission`s and
-hands them to `Publisher`, which checks each against the stream (size, timestamp bounds), sends it with
-`acks=all` and reports one outcome per submission. Route modules only translate their own wire format to
-submissions and outcomes back to their own responses.
+hands them to `Publisher`, which checks each against the stream (size, timestamp bounds, then the stream's
+schema when it has one), sends it with `acks=all` and reports one outcome per submission. Route modules only
+translate their own wire format to submissions and outcomes back to their own responses.
+
+An outcome is an `Ack` (written to the stream), a `DeadLettered` (the value broke a `deadLetter` schema: written
+to the stream's dead-letter stream instead, a success for the caller) or a `GatewayError` (refused or failed;
+a value that broke a `reject` schema is a `SchemaViolation`). Tombstones (no value) are never checked against
+the schema: they delete a key rather than carry an event.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gateway import errors as ge
+from gateway.dead_letters import DeadLettered, DeadLetters, DeadLetterTimeout, Letter, letter
 from gateway.kafka.clients import KafkaClients
-from gateway.kafka.producer import Ack, OutgoingRecord
+from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.settings import Compression, Settings
+from gateway.stream_schemas import CompiledSchema, StreamSchemas
+
+__all__ = ["DeadLettered", "Outcome", "Publisher", "StreamLimits", "Submission", "record_size"]
 
 # Kafka's per-record overhead in a v2 batch is at most ~21 bytes plus varints; round up generously.
 _RECORD_OVERHEAD_BYTES = 64
@@ -30,7 +40,7 @@ class Submission:
     value: Any = None
 
 
-Outcome = Ack | ge.GatewayError
+Outcome = Ack | DeadLettered | ge.GatewayError
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +57,14 @@ def record_size(record: OutgoingRecord) -> int:
 
 
 class Publisher:
-    """Publishes submissions to Kafka topics; `topic` is always the Kafka name (tenancy already applied)."""
+    """Publishes submissions to Kafka topics; `topic` is always the Kafka name (tenancy already applied).
+    `schemas` are the stream schemas to check values against (by default those of `kafka`'s schema table)."""
 
-    def __init__(self, settings: Settings, kafka: KafkaClients):
+    def __init__(self, settings: Settings, kafka: KafkaClients, schemas: StreamSchemas | None = None):
         self._settings = settings
         self._kafka = kafka
+        self.schemas = schemas or StreamSchemas(kafka.schemas)
+        self._dead_letters = DeadLetters(settings, kafka)
 
     async def limits(self, topic: str) -> StreamLimits:
         """The stream's partition count and record size bound (404 for an unknown stream; cached briefly)."""
@@ -59,27 +72,33 @@ class Publisher:
         partitions, max_message_bytes, _ = await self._kafka.admin.produce_limits(topic)
         return StreamLimits(partitions, max_message_bytes)
 
-    async def _checks(self, topic: str) -> Callable[[Submission, int], ge.GatewayError | None]:
-        """A check of submissions against what `topic` accepts (size, timestamp), returning the refusal."""
+    async def _checks(self, topic: str) -> Callable[[Submission, int], ge.GatewayError | Letter | None]:
+        """A check of submissions against what `topic` accepts (size, timestamp, schema): None to send it as it
+        is, the refusal, or the dead letter to send instead."""
         _, max_message_bytes, accepted = await self._kafka.admin.produce_limits(topic)
+        schema = await self.schemas.for_topic(topic)
 
-        def refusal(submission: Submission, now_ms: int) -> ge.GatewayError | None:
+        def verdict(submission: Submission, now_ms: int) -> ge.GatewayError | Letter | None:
             if record_size(submission.record) > max_message_bytes:
                 return ge.PayloadTooLarge(f"event is larger than the stream accepts ({max_message_bytes} bytes)")
             problem = accepted.problem(submission.record.timestamp_ms, now_ms)
             if problem is not None:
                 return ge.InvalidTimestamp(f"the stream refuses this event: {problem}")
-            return None
+            if schema is None or submission.record.value is None:
+                return None
+            return _schema_verdict(topic, submission, schema, now_ms)
 
-        return refusal
+        return verdict
 
-    async def publish(self, topic: str, submission: Submission, now_ms: int) -> Ack:
-        """Publish one event and return Kafka's acknowledgement. Raises the refusal, or `AckTimeout` (504)
-        whose `outcome()` still learns what became of the record."""
+    async def publish(self, topic: str, submission: Submission, now_ms: int) -> Ack | DeadLettered:
+        """Publish one event and return Kafka's acknowledgement, or where its dead letter landed. Raises the
+        refusal, or `AckTimeout`/`DeadLetterTimeout` (504) whose `outcome()` still learns what became of it."""
         self._kafka.require_ready()
-        refusal = (await self._checks(topic))(submission, now_ms)
-        if refusal is not None:
-            raise refusal
+        verdict = (await self._checks(topic))(submission, now_ms)
+        if isinstance(verdict, ge.GatewayError):
+            raise verdict
+        if verdict is not None:
+            return await self._dead_letters.publish(topic, verdict)
         return await self._kafka.producer.publish(topic, submission.record, self._settings.produce_timeout_ms)
 
     async def publish_batch(
@@ -92,30 +111,54 @@ class Publisher:
         timeout_ms: int | None = None,
     ) -> list[Outcome]:
         """Publish many events, in order per partition; one outcome per submission, refusals included. An
-        outcome that is an `AckTimeout` can be settled later with `settle`."""
+        outcome that is an `AckTimeout` or a `DeadLetterTimeout` can be settled later with `settle`."""
         self._kafka.require_ready()
         limits = await self.limits(topic)
         check = await self._checks(topic)
         outcomes: list[Outcome | None] = [None] * len(submissions)
         sendable: list[int] = []
+        dead: list[tuple[int, Letter]] = []
         for i, submission in enumerate(submissions):
-            refusal = check(submission, now_ms)
-            if refusal is None:
+            verdict = check(submission, now_ms)
+            if verdict is None:
                 sendable.append(i)
+            elif isinstance(verdict, Letter):
+                dead.append((i, verdict))
             else:
-                outcomes[i] = refusal
-        wait_ms = self._settings.produce_timeout_ms if timeout_ms is None else timeout_ms
-        sent = await self._kafka.producer.publish_batch(
-            topic,
-            [submissions[i].record for i in sendable],
-            limits.partitions,
-            compression=compression,
-            timeout_ms=min(wait_ms, self._settings.produce_timeout_ms),
+                outcomes[i] = verdict
+        wait_ms = min(
+            self._settings.produce_timeout_ms if timeout_ms is None else timeout_ms, self._settings.produce_timeout_ms
+        )
+        sent, lettered = await asyncio.gather(
+            self._kafka.producer.publish_batch(
+                topic,
+                [submissions[i].record for i in sendable],
+                limits.partitions,
+                compression=compression,
+                timeout_ms=wait_ms,
+            ),
+            self._dead_letters.publish_batch(topic, [d for _, d in dead], compression=compression, timeout_ms=wait_ms),
         )
         for i, outcome in zip(sendable, sent, strict=True):
             outcomes[i] = outcome
+        for (i, _), result in zip(dead, lettered, strict=True):
+            outcomes[i] = result
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def settle(self, outcomes: list[Outcome]) -> list[Outcome]:
         """`outcomes` with every timed-out acknowledgement replaced by what Kafka finally answered."""
-        return await self._kafka.producer.settle(outcomes)
+        return [await o.outcome() if isinstance(o, AckTimeout | DeadLetterTimeout) else o for o in outcomes]
+
+
+def _schema_verdict(
+    topic: str, submission: Submission, schema: CompiledSchema, now_ms: int
+) -> ge.GatewayError | Letter | None:
+    violations = schema.violations(submission.value)
+    if not violations:
+        return None
+    if schema.on_invalid == "deadLetter":
+        return letter(topic, submission.record, schema, violations, now_ms)
+    return ge.SchemaViolation(
+        f"the event breaks the stream's schema (version {schema.version}): {len(violations)} violation(s)",
+        [v.field() for v in violations],
+    )

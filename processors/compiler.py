@@ -29,6 +29,7 @@ from processors.plan import (
 from processors.selectors import Selector, compile_selector, parse_path
 from processors.timestamps import TimestampRule
 from processors.windows import WindowPolicy
+from schemas import dead_letters
 from schemas.processors import (
     AggregateOperation,
     FilterOperation,
@@ -59,7 +60,7 @@ class PlanError(ValueError):
 
 
 def dlq_topic(processor: str) -> str:
-    return f"{processor}.dlq"
+    return dead_letters.dlq_topic(processor)
 
 
 def repartition_topic(processor: str) -> str:

@@ -20,6 +20,7 @@ from processors.expressions import ExpressionEvaluationError
 from processors.functions import FunctionError, Lookups
 from processors.plan import FilterStep, MapStep, OnError, Plan, RouteStep, SampleStep, Step
 from processors.timestamps import TimestampError
+from schemas import dead_letters as dl
 
 GroupKey = str | int | float | bool
 
@@ -197,18 +198,19 @@ class Executor:
 
 
 def dead_letter_headers(
-    plan: Plan, event: Event, index: int, error: str, *, reason: str = "error"
+    plan: Plan, event: Event, index: int, error: str, *, reason: str = dl.REASON_ERROR
 ) -> list[tuple[str, bytes]]:
-    """Headers to add (after the record's own) to a dead letter: why, where in the plan, and where it came from.
-    ``reason`` is ``error`` or ``late`` (an update to a closed window)."""
+    """Headers to add (after the record's own) to a dead letter: why, where in the plan, and where it came from
+    (the format of ``schemas/dead_letters.py``). ``reason`` is ``error`` or ``late`` (an update to a closed
+    window)."""
     fields: Mapping[str, Any] = {
-        "kafkagate-reason": reason,
-        "kafkagate-error": error,
-        "kafkagate-processor": plan.processor,
-        "kafkagate-operation-index": index,
-        "kafkagate-source-topic": plan.topics.source,
-        "kafkagate-source-partition": event.partition,
-        "kafkagate-source-offset": event.offset,
-        "kafkagate-source-timestamp": event.timestamp,
+        dl.REASON: reason,
+        dl.ERROR: error,
+        dl.PROCESSOR: plan.processor,
+        dl.OPERATION_INDEX: index,
+        dl.SOURCE_TOPIC: plan.topics.source,
+        dl.SOURCE_PARTITION: event.partition,
+        dl.SOURCE_OFFSET: event.offset,
+        dl.SOURCE_TIMESTAMP: event.timestamp,
     }
     return [(name, str(value).encode()) for name, value in fields.items()]

@@ -38,6 +38,7 @@ from processors.metrics import WorkerMetrics
 from processors.plan import Plan
 from processors.table_store import PartitionStore
 from processors.worker import FAILED_EXIT_CODE, worker_name
+from schemas import dead_letters as dl
 from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC, WorkerStatus, processor_group
 
 log = logging.getLogger(__name__)
@@ -420,7 +421,7 @@ class ProcessorRuntime:
             await self.settle(kafka_event, update.failure)
         elif update.late:
             self.metrics.late_events += 1
-            await self.dead_letter(kafka_event, stage.index, "event is late for a closed window", reason="late")
+            await self.dead_letter(kafka_event, stage.index, "event is late for a closed window", reason=dl.REASON_LATE)
         elif stage.window is not None:
             self.metrics.count_windows(list(stage.window.assign(grouped.event_time_ms)), update.stream_time_ms)
         await self.emit_results(aggregate, update.results)
@@ -594,7 +595,9 @@ class ProcessorRuntime:
             self.metrics.errors += 1
             raise ProcessorFailed(f"operations[{outcome.index}]: {outcome.error}")
 
-    async def dead_letter(self, kafka_event: KafkaEvent, index: int, error: str, *, reason: str = "error") -> None:
+    async def dead_letter(
+        self, kafka_event: KafkaEvent, index: int, error: str, *, reason: str = dl.REASON_ERROR
+    ) -> None:
         message = kafka_event.message
         source = Event(
             value=None, timestamp=int(message.timestamp * 1000), partition=message.partition, offset=message.offset

@@ -20,6 +20,7 @@ from gateway.kafka.sessions import SessionManager
 from gateway.kafka.table import ReplicatedTable
 from gateway.settings import Settings
 from schemas.keys import KEYS_TOPIC, Stored, decode_stored
+from schemas.stream_schemas import SCHEMAS_TOPIC, StreamSchemaRecord, decode_stream_schema
 from schemas.tenants import TENANTS_TOPIC, TenantRecord, decode_tenant
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ class KafkaClients:
         )
         self.tenants: ReplicatedTable[TenantRecord] = ReplicatedTable(
             settings, self.admin, self.producer, TENANTS_TOPIC, decode_tenant
+        )
+        self.schemas: ReplicatedTable[StreamSchemaRecord] = ReplicatedTable(
+            settings, self.admin, self.producer, SCHEMAS_TOPIC, decode_stream_schema
         )
         self.idempotency = IdempotencyLog(settings, self.admin)
         self._connector: asyncio.Task[None] | None = None
@@ -108,6 +112,7 @@ class KafkaClients:
                 await self.processors.close()
                 await self.keys.close()
                 await self.tenants.close()
+                await self.schemas.close()
                 await self.idempotency.close()
                 await self.groups.close()
                 await self.admin.close()

@@ -13,12 +13,14 @@ from gateway import errors as ge
 from gateway import event_ids, idempotency
 from gateway.bodies import parse, read_body
 from gateway.context import context, request_id
+from gateway.dead_letters import DeadLetterTimeout
 from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.partitioner import partition_for_key
-from gateway.publishing import Outcome, Submission
+from gateway.publishing import DeadLettered, Outcome, Submission
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
 from gateway.timefmt import iso_ms, now_ms
+from schemas.dead_letters import SUFFIX
 from schemas.events import BATCH, EVENT, EventIn
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -76,6 +78,22 @@ def published(ack: Ack) -> dict[str, Any]:
     }
 
 
+def dead_lettered(stream: str, outcome: DeadLettered) -> dict[str, Any]:
+    """Where the event landed in `<stream>.dlq` (named as the caller names streams) and why."""
+    return {
+        **published(outcome.ack),
+        "status": "dead-lettered",
+        "stream": stream + SUFFIX,
+        "reason": outcome.reason,
+        "schemaVersion": outcome.schema_version,
+        "errors": [v.field() for v in outcome.violations],
+    }
+
+
+def result(stream: str, outcome: Ack | DeadLettered) -> dict[str, Any]:
+    return dead_lettered(stream, outcome) if isinstance(outcome, DeadLettered) else published(outcome)
+
+
 async def publish_event(request: Request) -> Response:
     ctx = context(request)
     name = request.path_params["stream"]
@@ -86,18 +104,25 @@ async def publish_event(request: Request) -> Response:
     now = now_ms()
     submission = Submission(to_record(event, stamps(request), limits.partitions, now, "body"), event["value"])
     try:
-        ack = await ctx.publisher.publish(topic, submission, now)
+        outcome = await ctx.publisher.publish(topic, submission, now)
     except AckTimeout as exc:
         idempotency.settle_later(request, exc.outcome, lambda late: created(name, late))
         raise
-    return created(name, ack)
+    except DeadLetterTimeout as exc:
+        idempotency.settle_later(request, exc.outcome, lambda late: created(name, late))
+        raise
+    return created(name, outcome)
 
 
-def created(stream: str, ack: Ack) -> Response:
-    """`stream` as the caller named it (its namespace's name, not the Kafka topic)."""
-    result = published(ack)
-    location = f"/api/v1/streams/{stream}/events/{result['eventId']}"
-    return JSONResponse(result, status_code=201, headers={"location": location})
+def created(stream: str, outcome: Ack | DeadLettered) -> Response:
+    """201 with the event's location; 202 when it was dead-lettered: durably written, but to `<stream>.dlq`,
+    not the stream, so a client testing for 201 never takes it for published (and a retry would only write a
+    second dead letter). `stream` as the caller named it (its namespace's name, not the Kafka topic)."""
+    document = result(stream, outcome)
+    where = document.get("stream", stream)
+    location = f"/api/v1/streams/{where}/events/{document['eventId']}"
+    status = 202 if isinstance(outcome, DeadLettered) else 201
+    return JSONResponse(document, status_code=status, headers={"location": location})
 
 
 def failure(index: int, error: ge.GatewayError) -> dict[str, Any]:
@@ -109,6 +134,8 @@ def failure(index: int, error: ge.GatewayError) -> dict[str, Any]:
         "message": error.detail,
         "retriable": error.retriable,
     }
+    if isinstance(error, ge.ValidationFailed):
+        item["errors"] = error.errors
     if isinstance(error, ge.OperationTimeout):
         item["outcome"] = "unknown"
     return item
@@ -117,7 +144,8 @@ def failure(index: int, error: ge.GatewayError) -> dict[str, Any]:
 async def publish_batch(request: Request) -> Response:
     ctx = context(request)
     settings = ctx.settings
-    topic = namespace(request).topic(request.path_params["stream"], write=True)
+    name = request.path_params["stream"]
+    topic = namespace(request).topic(name, write=True)
     body = await read_body(request, settings.max_body_bytes)
     batch = parse(BATCH, body)
     events = batch["events"]
@@ -140,7 +168,7 @@ async def publish_batch(request: Request) -> Response:
 
     def render(final: list[Outcome]) -> Response:
         done = [
-            failure(i, outcome) if isinstance(outcome, ge.GatewayError) else published(outcome)
+            failure(i, outcome) if isinstance(outcome, ge.GatewayError) else result(name, outcome)
             for i, outcome in enumerate(final)
         ]
         failures = sum(1 for r in done if r["status"] == "failed")
@@ -149,10 +177,11 @@ async def publish_batch(request: Request) -> Response:
             "totalEvents": len(done),
             "successCount": len(done) - failures,
             "failureCount": failures,
+            "deadLetteredCount": sum(1 for r in done if r["status"] == "dead-lettered"),
             "results": done,
         }
         return JSONResponse(document, status_code=207 if failures else 200)
 
-    if any(isinstance(outcome, AckTimeout) for outcome in outcomes):
+    if any(isinstance(outcome, AckTimeout | DeadLetterTimeout) for outcome in outcomes):
         idempotency.settle_later(request, lambda: ctx.publisher.settle(outcomes), render)
     return render(outcomes)

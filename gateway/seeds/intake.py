@@ -22,8 +22,6 @@ the shared services, and talks to Kafka only through them.
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,6 +31,7 @@ from gateway import idempotency
 from gateway.authorization import guarded, require_stream
 from gateway.bodies import read_body
 from gateway.context import context, request_id
+from gateway.dead_letters import DeadLettered
 from gateway.event_lookup import lookup
 from gateway.idempotency import IdempotencyKeys
 from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
@@ -45,8 +44,6 @@ from gateway.seeds import intake_events, intake_ids
 from gateway.seeds.intake_envelope import NOT_FOUND_MESSAGE, PREFIX
 from gateway.tenancy import namespace
 from gateway.timefmt import now_ms
-
-log = logging.getLogger(__name__)
 
 REALM = "intake"  # the idempotency keys of this API, apart from every other API's
 JSON_MEDIA_TYPE = "application/json"
@@ -94,11 +91,15 @@ async def _publish(request: Request, topic: str, event: intake_events.IntakeEven
     except AckTimeout as exc:
         idempotency.settle_later(request, exc.outcome, accepted)
         raise
-    if not isinstance(outcome, Ack):
-        # Not appended to the intake stream (e.g. set aside by the publishing service): there is no event
-        # here for an event_id to name, so this is not an acceptance.
-        log.warning("an intake event was not appended to %s: %r", topic, outcome)
-        raise ge.GatewayError("the event was not appended to the intake stream")
+    if isinstance(outcome, DeadLettered):
+        # The intake stream's schema set it aside in its dead-letter stream: there is no event in the intake
+        # stream for an event_id to name, so this is no acceptance; the client learns why, per violation.
+        errors = [violation.field() for violation in outcome.violations]
+        raise ge.SchemaViolation(
+            f"data does not match the intake stream's schema (version {outcome.schema_version}); the event was "
+            "kept in its dead-letter stream",
+            errors,
+        )
     return accepted(outcome)
 
 

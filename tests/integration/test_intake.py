@@ -293,3 +293,26 @@ async def test_one_credential_acting_for_two_tenants_has_a_key_space_per_tenant(
         assert "idempotent-replayed" not in response.headers
         (record,) = await read_all(kafka_bootstrap, f"_t.{made['slug']}.events", 1)
         assert orjson.loads(record.value)["data"] == {"n": n}
+
+
+async def test_an_event_the_intake_streams_schema_dead_letters_is_refused_and_kept(
+    make_gateway: GatewayFactory, kafka_bootstrap: str
+) -> None:
+    root = await make_gateway()
+    made = await new_tenant(root)
+    key = await new_key(root, tenant=made["id"], scopes=["produce", "consume", "admin"])
+    client = as_token(root, key["token"])
+    assert (await client.post("/v1/events", json=event())).status_code == 202  # creates the intake stream
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"data": {"type": "object", "properties": {"plan": {"enum": ["free", "pro"]}}}},
+    }
+    put = await client.put("/api/v1/streams/events/schema", json={"schema": schema, "onInvalid": "deadLetter"})
+    assert put.status_code == 200, put.text
+    refused = await client.post("/v1/events", json=event(data={"plan": "platinum"}))
+    assert_envelope(refused, 400, "invalid_request")
+    assert "schema" in refused.json()["error"]["message"]
+    letters = await read_all(kafka_bootstrap, f"_t.{made['slug']}.events.dlq", 1)
+    assert [orjson.loads(r.value)["data"] for r in letters] == [{"plan": "platinum"}]
+    assert len(await read_all(kafka_bootstrap, f"_t.{made['slug']}.events", 2, timeout_s=3)) == 1
