@@ -176,6 +176,16 @@ class StreamSchemas:
         await self.table.put(topic, cleared.to_json())
         return cleared
 
+    async def forget(self, topic: str) -> None:
+        """The stream is gone: a stream created later under its name starts without a schema."""
+        await self.table.sync()
+        current = self.table.get(topic)
+        if current is not None and current.document is not None:
+            cleared = current.model_copy(
+                update={"document": None, "version": current.version + 1, "updatedAt": now_iso()}
+            )
+            await self.table.put(topic, cleared.to_json())
+
     def _next_version(self, topic: str) -> int:
         current = self.table.get(topic)
         return 1 if current is None else current.version + 1

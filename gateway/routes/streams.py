@@ -108,4 +108,5 @@ async def delete_stream(request: Request) -> Response:
     topic = namespace(request).topic(name, write=True)
     ctx.kafka.require_ready()
     await ctx.kafka.admin.delete(topic)
+    await ctx.publisher.schemas.forget(topic)
     return JSONResponse({"status": "deleted", "streamName": name, "deletedAt": now_iso()})

@@ -287,3 +287,17 @@ async def test_tenants_schemas_are_isolated(gateway: httpx.AsyncClient, kafka_bo
     # Root sees the tenant's schema under the Kafka name; the other tenant cannot address it at all.
     assert (await gateway.get(f"/api/v1/streams/{prefix}orders/schema")).status_code == 200
     assert (await other_client.get(f"/api/v1/streams/{prefix}orders/schema")).status_code == 404
+
+
+async def test_a_stream_created_again_under_a_deleted_name_starts_without_a_schema(gateway: httpx.AsyncClient) -> None:
+    name = f"again-{uuid.uuid4().hex[:8]}"
+    assert (await gateway.post("/api/v1/streams", json={"name": name, "partitions": 1})).status_code == 201
+    await set_schema(gateway, name, "reject")
+    assert (await gateway.post(f"/api/v1/streams/{name}/events", json={"value": BAD})).status_code == 422
+    assert (await gateway.delete(f"/api/v1/streams/{name}")).status_code == 200
+    for _ in range(50):  # topic deletion completes asynchronously in Kafka
+        if (await gateway.post("/api/v1/streams", json={"name": name, "partitions": 1})).status_code == 201:
+            break
+        await asyncio.sleep(0.2)
+    assert (await gateway.get(f"/api/v1/streams/{name}/schema")).status_code == 404
+    assert (await gateway.post(f"/api/v1/streams/{name}/events", json={"value": BAD})).status_code == 201
