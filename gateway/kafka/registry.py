@@ -92,7 +92,9 @@ class ProcessorRegistry:
 
     async def sync(self, *, metrics: bool = False) -> None:
         """Start if needed, then wait until the tail has read everything written to the spec topic so far (and
-        to the metrics topic when `metrics`)."""
+        to the metrics topic when `metrics`). Both tails run from the first call on: a processor's status comes
+        from the metrics its workers report, even where a read does not wait for the latest of them."""
+        await self._metrics.start()
         if metrics:
             await asyncio.gather(self._specs.sync(), self._metrics.sync())
         else:
