@@ -418,3 +418,19 @@ async def test_reads_wait_for_the_registry_after_startup(make_gateway: GatewayFa
     assert [a.status_code for a in answers] == [200, 200, 200]
     for pid in pids:
         await fresh.delete(f"{API}/{pid}")
+
+
+async def test_the_status_follows_worker_reports_without_a_metrics_request(
+    make_gateway: GatewayFactory, new_stream: NewStream, metrics_producer: Callable[..., Awaitable[None]]
+) -> None:
+    writer = await make_gateway()
+    pid = (await create(writer, spec(await new_stream(partitions=1))))["processorId"]
+    await metrics_producer(pid, "host-a:21:0", status="failed", reason="InvalidTimestampError")
+    reader = await make_gateway()  # a fresh gateway that never served a metrics request
+    for _ in range(50):
+        document = (await reader.get(f"{API}/{pid}")).json()
+        if document["status"] == "failed":
+            break
+        await asyncio.sleep(0.1)
+    assert (document["status"], document["reason"]) == ("failed", "InvalidTimestampError")
+    await writer.delete(f"{API}/{pid}")
