@@ -36,6 +36,9 @@ def timestamp_ms(value: object) -> int:
 
 
 HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+# Kafka sets no bound on headers per record; this one keeps a record's header list (walked on every produce and
+# every read) small, far above the handful of headers tracing and routing use.
+MAX_EVENT_HEADERS = 100
 Timestamp = Annotated[int, BeforeValidator(timestamp_ms)]
 
 
@@ -46,7 +49,7 @@ class EventIn(TypedDict, total=False):
 
     key: str | None
     value: Required[Any]
-    headers: dict[HeaderName, str] | None
+    headers: Annotated[dict[HeaderName, str], Field(max_length=MAX_EVENT_HEADERS)] | None
     partitionKey: str | None
     partition: Annotated[int, Field(ge=0)] | None
     timestamp: Timestamp | None
