@@ -106,7 +106,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Publish one event (422 SCHEMA_VIOLATION when it breaks a `reject` schema)",
         201,
         "EventIn",
-        errors=(400, 404, 413, 415, 422, 503, 504),
+        errors=(400, 404, 408, 413, 415, 422, 503, 504),
         idempotent=True,
         also=(
             (
@@ -122,7 +122,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Publish a batch (207 when some fail; events that break a `deadLetter` schema are `dead-lettered`)",
         200,
         "BatchIn",
-        errors=(400, 404, 413, 415, 422, 503),
+        errors=(400, 404, 408, 413, 415, 422, 503),
         idempotent=True,
         also=((207, "some events failed: each failure entry has its code, and `errors` for SCHEMA_VIOLATION"),),
     ),
@@ -202,7 +202,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Event Intake API (seed 004): submit one event to the caller's intake stream; 202 once Kafka acknowledged",
         202,
         "IntakeEventIn",
-        errors=(400, 409, 413, 500, 503, 504),
+        errors=(400, 408, 409, 413, 500, 503, 504),
         envelope="IntakeError",
         status_text=intake_openapi.STATUS_TEXT,
         returns="IntakeAccepted",
@@ -223,7 +223,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body="IngestBody",
         headers=(("X-Stream-Id", "the target stream: its streamId (Kafka topic id, a UUID) or its name", True),),
         returns="IngestAccepted",
-        errors=(400, 404, 500, 504),
+        errors=(400, 404, 408, 500, 504),
         envelope="IngestError",
         status_text=ingest_envelope.STATUS_TEXT,
     ),
@@ -296,6 +296,8 @@ _HEADERS: dict[str, Any] = {
 _RATELIMIT_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit-Policy", "RateLimit")}
 _RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
 _STATUS_TEXT = {
+    408: "the body did not arrive within KAFKAGATE_BODY_READ_TIMEOUT_S (REQUEST_TIMEOUT, 1034); the connection is "
+    "closed and nothing was done",
     401: "no valid bearer token (UNAUTHORIZED, 1018): the same answer whatever the reason",
     403: "the key lacks the scope or the stream pattern (FORBIDDEN, 1028)",
     429: "the key is over its request or body-byte quota (QUOTA_EXCEEDED, 1005)",
