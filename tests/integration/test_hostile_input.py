@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ import orjson
 import pytest
 
 from tests.integration.conftest import GatewayFactory, read_all
+from tests.integration.serving import served_gateway, wait_ready
 
 pytestmark = pytest.mark.kafka
 
@@ -253,3 +255,68 @@ async def test_the_largest_64_bit_integers_pass_unchanged(
     assert response.status_code == 201, response.text
     (record,) = await read_all(kafka_bootstrap, stream, 1)
     assert orjson.loads(record.value) == value
+
+
+# --- through `kafkagate serve`: what uvicorn and httptools do with a body that stops arriving ---
+
+SERVED_BODY_TIMEOUT_S = 1
+
+
+@pytest.fixture(scope="module")
+def served(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """A real gateway process whose bodies must arrive within a second; yields (port, log path)."""
+    log_path = tmp_path_factory.mktemp("hostile") / "gateway.log"
+    env = {"KAFKAGATE_BODY_READ_TIMEOUT_S": str(SERVED_BODY_TIMEOUT_S)}
+    with served_gateway(kafka_bootstrap, log_path, env) as (process, base_url):
+        asyncio.run(wait_ready(process, base_url, log_path))
+        yield int(base_url.rsplit(":", 1)[1]), log_path
+
+
+async def exchange(port: int, request: bytes) -> tuple[float, bytes]:
+    """Send `request` and then nothing more; return how long until the server closed, and all it sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        writer.write(request)
+        await writer.drain()
+        async with asyncio.timeout(SERVED_BODY_TIMEOUT_S + BOUND_S):
+            received = await reader.read()  # until the server closes the connection
+        return loop.time() - started, received
+    finally:
+        writer.close()
+
+
+def head(route: Route, framing: bytes) -> bytes:
+    return (
+        b"POST %s HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\nx-stream-id: no-such-stream\r\n"
+        % route.url("no-such-stream").encode()
+        + framing
+        + b"\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("framing", "body"),
+    [
+        (b"transfer-encoding: chunked\r\n", b'5\r\n{"val\r\n'),  # the last chunk never comes
+        (b"content-length: 100\r\n", b'{"val'),  # 95 bytes short
+    ],
+    ids=["chunked", "content-length"],
+)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+async def test_a_stalled_body_is_answered_408_and_the_connection_closed(
+    served: tuple[int, Path], route: Route, framing: bytes, body: bytes
+) -> None:
+    port, _ = served
+    elapsed, received = await exchange(port, head(route, framing) + body)
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout", received
+    headers, _, content = rest.partition(b"\r\n\r\n")
+    fields = dict(line.split(b": ", 1) for line in headers.split(b"\r\n"))
+    assert fields[b"connection"] == b"close"
+    assert fields[b"x-request-id"].startswith(b"req_")
+    expected = b"application/problem+json" if route.name in {"single", "batch"} else b"application/json"
+    assert fields[b"content-type"] == expected
+    assert fields[b"x-request-id"] in content or route.name == "ingest"  # ingest's envelope has no request id
+    assert SERVED_BODY_TIMEOUT_S <= elapsed < SERVED_BODY_TIMEOUT_S + 2
