@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, Type
 from typing_extensions import TypedDict
 
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
-_MAX_TIMESTAMP_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+MAX_TIMESTAMP_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 
 
 def timestamp_ms(value: object) -> int:
@@ -30,7 +30,7 @@ def timestamp_ms(value: object) -> int:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         ms = int(moment.timestamp() * 1000)
-    if not 0 <= ms <= _MAX_TIMESTAMP_MS:
+    if not 0 <= ms <= MAX_TIMESTAMP_MS:
         raise ValueError("timestamp is out of range (1970-01-01 to 9999-12-31)")
     return ms
 

@@ -24,10 +24,8 @@ REGENERATE = "make openapi  (or: .venv/bin/python -m scripts.openapi)"
 def document() -> dict[str, Any]:
     """The document with every setting at its default, whatever KAFKAGATE_* variables are set."""
     from gateway.openapi import build_openapi
-    from gateway.settings import Settings
 
-    defaults = Settings.model_construct()  # defaults only: no environment, no validation
-    return build_openapi(version("kafkagate"), idempotency_ttl_s=defaults.idempotency_ttl_s)
+    return build_openapi(version("kafkagate"))
 
 
 def render(spec: dict[str, Any]) -> bytes:
