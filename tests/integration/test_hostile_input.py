@@ -260,13 +260,17 @@ async def test_the_largest_64_bit_integers_pass_unchanged(
 # --- through `kafkagate serve`: what uvicorn and httptools do with a body that stops arriving ---
 
 SERVED_BODY_TIMEOUT_S = 1
+SERVED_HEAD_TIMEOUT_S = 1
 
 
 @pytest.fixture(scope="module")
 def served(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """A real gateway process whose bodies must arrive within a second; yields (port, log path)."""
     log_path = tmp_path_factory.mktemp("hostile") / "gateway.log"
-    env = {"KAFKAGATE_BODY_READ_TIMEOUT_S": str(SERVED_BODY_TIMEOUT_S)}
+    env = {
+        "KAFKAGATE_BODY_READ_TIMEOUT_S": str(SERVED_BODY_TIMEOUT_S),
+        "KAFKAGATE_HEADER_READ_TIMEOUT_S": str(SERVED_HEAD_TIMEOUT_S),
+    }
     with served_gateway(kafka_bootstrap, log_path, env) as (process, base_url):
         asyncio.run(wait_ready(process, base_url, log_path))
         yield int(base_url.rsplit(":", 1)[1]), log_path
@@ -320,3 +324,19 @@ async def test_a_stalled_body_is_answered_408_and_the_connection_closed(
     assert fields[b"content-type"] == expected
     assert fields[b"x-request-id"] in content or route.name == "ingest"  # ingest's envelope has no request id
     assert SERVED_BODY_TIMEOUT_S <= elapsed < SERVED_BODY_TIMEOUT_S + 2
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"", b"POST /v1/events HTTP/1.1\r\nhost: gateway\r\n", b"GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\nGET /h"],
+    ids=["nothing", "half-a-head", "half-the-second-head"],
+)
+async def test_a_request_head_that_never_ends_is_closed(served: tuple[int, Path], request_bytes: bytes) -> None:
+    """uvicorn alone would hold these connections open for ever (gateway.http_protocol)."""
+    port, _ = served
+    elapsed, received = await exchange(port, request_bytes)
+    if b"/healthz" in request_bytes:
+        assert received.startswith(b"HTTP/1.1 200 OK"), received  # the first request is answered; then closed
+    else:
+        assert received == b""
+    assert elapsed < SERVED_HEAD_TIMEOUT_S + 2
