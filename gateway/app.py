@@ -198,5 +198,5 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         publisher=Publisher(settings, clients),
     )
     app.state.idempotency = IdempotencyKeys(settings, clients.idempotency)
-    app.state.openapi = build_openapi(version("kafkagate"), idempotency_ttl_s=settings.idempotency_ttl_s)
+    app.state.openapi = build_openapi(version("kafkagate"), settings)
     return app

@@ -21,6 +21,7 @@
     │   ├── KeyNotFound                404  1030 KEY_NOT_FOUND
     │   └── StreamSchemaNotFound       404  1033 SCHEMA_NOT_FOUND      (the stream has no schema)
     ├── MethodNotAllowed               405  1013 METHOD_NOT_ALLOWED
+    ├── RequestTimeout                 408  1034 REQUEST_TIMEOUT       (retriable; the body did not arrive in time)
     ├── Conflict                       409  1017 CONFLICT
     │   ├── StreamAlreadyExists        409  1008 STREAM_ALREADY_EXISTS
     │   ├── ConsumerGroupActive        409  1020 CONSUMER_GROUP_ACTIVE
@@ -141,6 +142,15 @@ class MethodNotAllowed(GatewayError):
     status, code, error, title = 405, 1013, "METHOD_NOT_ALLOWED", "Method not allowed"
 
 
+class RequestTimeout(GatewayError):
+    """The request body did not arrive within `body_read_timeout_s`; nothing was done, and the connection is
+    closed (RFC 9110 section 15.5.9), since the rest of the body may still be on its way."""
+
+    status, code, error, title = 408, 1034, "REQUEST_TIMEOUT", "Request timeout"
+    retriable = True
+    headers: ClassVar[dict[str, str]] = {"connection": "close"}
+
+
 class Conflict(GatewayError):
     status, code, error, title = 409, 1017, "CONFLICT", "Conflict"
 
@@ -231,6 +241,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     KeyNotFound,
     StreamSchemaNotFound,
     MethodNotAllowed,
+    RequestTimeout,
     Conflict,
     StreamAlreadyExists,
     ConsumerGroupActive,

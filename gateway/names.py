@@ -7,7 +7,11 @@ import re
 from gateway.errors import InvalidGroupName, InvalidStreamName
 
 MAX_LENGTH = 249
-_LEGAL = re.compile(r"[A-Za-z0-9._-]+")
+_CHARACTERS = "A-Za-z0-9._-"
+_LEGAL = re.compile(f"[{_CHARACTERS}]+")
+# The same rules as JSON Schema patterns (ECMA-262), for the OpenAPI document; tests hold them to the validators.
+GROUP_PATTERN = f"^[{_CHARACTERS}]{{1,{MAX_LENGTH}}}$"
+STREAM_PATTERN = f"^(?!\\.\\.?$)(?!_)[{_CHARACTERS}]{{1,{MAX_LENGTH}}}$"
 
 
 def is_internal(topic: str) -> bool:

@@ -10,7 +10,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from gateway import errors as ge
 from gateway.idempotency import MAX_KEY_CHARS
+from gateway.parameters import PATH_SCHEMAS, query_schemas
 from gateway.seeds import ingest_envelope, intake_openapi
+from gateway.settings import Settings
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
 from schemas.ingest import INGEST_BODY, IngestAccepted, IngestError
@@ -31,7 +33,7 @@ class Operation:
     summary: str
     success: int = 200
     body: str | None = None  # a component schema name
-    query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
+    query: tuple[tuple[str, str, bool, str], ...] = ()  # (name, description, required, kind in query_schemas)
     errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
     public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
     idempotent: bool = False  # honours Idempotency-Key (gateway.idempotency)
@@ -45,12 +47,12 @@ class Operation:
 
 
 _POLL_QUERY = (
-    ("consumerGroup", "consumer group id", True),
-    ("offset", "earliest, latest or an offset; see the consume semantics", False),
-    ("limit", "maximum events (default 100, max 10000)", False),
-    ("timeout", "long-poll wait in ms (default 1000)", False),
-    ("autoCommit", "commit this poll's offsets when the next poll arrives", False),
-    ("maxBytes", "response size cap in bytes", False),
+    ("consumerGroup", "consumer group id", True, "group"),
+    ("offset", "earliest, latest or an offset; see the consume semantics", False, "offset"),
+    ("limit", "maximum events (KAFKAGATE_CONSUME_MAX_LIMIT at most)", False, "limit"),
+    ("timeout", "long-poll wait in ms (KAFKAGATE_CONSUME_MAX_TIMEOUT_MS at most)", False, "timeout"),
+    ("autoCommit", "commit this poll's offsets when the next poll arrives", False, "boolean"),
+    ("maxBytes", "response size cap in bytes (KAFKAGATE_CONSUME_MAX_BYTES at most)", False, "maxBytes"),
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -79,7 +81,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "get",
         f"{API}/streams",
         "List streams",
-        query=(("limit", "page size", False), ("after", "cursor", False)),
+        query=(
+            ("limit", "page size", False, "page-limit"),
+            ("after", "cursor: the last name of the page before", False, "string"),
+        ),
         returns="StreamList",
     ),
     Operation("get", f"{API}/streams/{{stream}}", "Describe a stream", returns="StreamDocument"),
@@ -106,7 +111,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Publish one event (422 SCHEMA_VIOLATION when it breaks a `reject` schema)",
         201,
         "EventIn",
-        errors=(400, 404, 413, 415, 422, 503, 504),
+        errors=(400, 404, 408, 413, 415, 422, 503, 504),
         idempotent=True,
         also=(
             (
@@ -122,7 +127,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Publish a batch (207 when some fail; events that break a `deadLetter` schema are `dead-lettered`)",
         200,
         "BatchIn",
-        errors=(400, 404, 413, 415, 422, 503),
+        errors=(400, 404, 408, 413, 415, 422, 503),
         idempotent=True,
         also=((207, "some events failed: each failure entry has its code, and `errors` for SCHEMA_VIOLATION"),),
     ),
@@ -139,16 +144,16 @@ OPERATIONS: tuple[Operation, ...] = (
         f"{API}/streams/{{stream}}/partitions/{{partition}}/events",
         "Replay a partition without a group",
         query=(
-            ("offset", "earliest, latest or an offset", False),
-            ("limit", "maximum events", False),
-            ("timeout", "ms", False),
+            ("offset", "earliest, latest or an offset", False, "offset"),
+            ("limit", "maximum events", False, "limit"),
+            ("timeout", "long-poll wait in ms", False, "timeout"),
         ),
     ),
     Operation(
         "get",
         f"{API}/streams/{{stream}}/offsets",
         "Offsets at or after a time",
-        query=(("timestamp", "epoch ms or ISO 8601", True),),
+        query=(("timestamp", "epoch ms or ISO 8601", True, "timestamp"),),
     ),
     Operation("get", f"{API}/consumers", "List consumer groups"),
     Operation("get", f"{API}/consumers/{{group}}", "Describe a consumer group"),
@@ -202,7 +207,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Event Intake API (seed 004): submit one event to the caller's intake stream; 202 once Kafka acknowledged",
         202,
         "IntakeEventIn",
-        errors=(400, 409, 413, 500, 503, 504),
+        errors=(400, 408, 409, 413, 500, 503, 504),
         envelope="IntakeError",
         status_text=intake_openapi.STATUS_TEXT,
         returns="IntakeAccepted",
@@ -223,7 +228,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body="IngestBody",
         headers=(("X-Stream-Id", "the target stream: its streamId (Kafka topic id, a UUID) or its name", True),),
         returns="IngestAccepted",
-        errors=(400, 404, 500, 504),
+        errors=(400, 404, 408, 500, 504),
         envelope="IngestError",
         status_text=ingest_envelope.STATUS_TEXT,
     ),
@@ -296,6 +301,8 @@ _HEADERS: dict[str, Any] = {
 _RATELIMIT_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit-Policy", "RateLimit")}
 _RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
 _STATUS_TEXT = {
+    408: "the body did not arrive within KAFKAGATE_BODY_READ_TIMEOUT_S (REQUEST_TIMEOUT, 1034); the connection is "
+    "closed and nothing was done",
     401: "no valid bearer token (UNAUTHORIZED, 1018): the same answer whatever the reason",
     403: "the key lacks the scope or the stream pattern (FORBIDDEN, 1028)",
     429: "the key is over its request or body-byte quota (QUOTA_EXCEEDED, 1005)",
@@ -350,16 +357,19 @@ _REPLAYED = {
 }
 
 
-def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
+def _operation(op: Operation, idempotency_ttl_s: int, queries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    path_names = [name.strip("{}") for name in op.path.split("/") if name.startswith("{")]
     parameters: list[dict[str, Any]] = [
-        {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in op.path.split("/")
-        if name.startswith("{")
+        {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, {"type": "string"})}
+        for name in path_names
     ]
     parameters += [
-        {"name": name, "in": where, "required": required, "description": text, "schema": {"type": "string"}}
-        for where, params in (("query", op.query), ("header", op.headers))
-        for name, text, required in params
+        {"name": name, "in": "query", "required": required, "description": text, "schema": queries[kind]}
+        for name, text, required, kind in op.query
+    ]
+    parameters += [
+        {"name": name, "in": "header", "required": required, "description": text, "schema": {"type": "string"}}
+        for name, text, required in op.headers
     ]
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     if op.envelope is not None:
@@ -394,10 +404,14 @@ def _operation(op: Operation, idempotency_ttl_s: int) -> dict[str, Any]:
     return document
 
 
-def build_openapi(version: str, *, idempotency_ttl_s: int = 24 * 3600) -> dict[str, Any]:
+def build_openapi(version: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The document for a gateway running with `settings` (their defaults when None): the idempotency window and
+    the query parameters' bounds come from them."""
+    settings = settings or Settings.model_construct()  # defaults only: no environment, no validation
+    queries = query_schemas(settings)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, idempotency_ttl_s)
+        paths.setdefault(op.path, {})[op.method] = _operation(op, settings.idempotency_ttl_s, queries)
     return {
         "openapi": "3.1.0",
         "info": {"title": "kafkagate", "version": version, "description": "HTTP gateway for Apache Kafka"},

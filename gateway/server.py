@@ -17,6 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from gateway.context import GatewayContext
+from gateway.http_protocol import bounded_head_protocol
 from gateway.settings import Settings
 
 STARTUP_FAILURE = 3
@@ -56,7 +57,7 @@ def run(app: Starlette, settings: Settings) -> None:
         timeout_keep_alive=settings.http_keep_alive_s,
         timeout_graceful_shutdown=settings.shutdown_requests_s,
         loop="uvloop",
-        http="httptools",
+        http=bounded_head_protocol(settings.header_read_timeout_s),  # httptools, with a bound on request heads
     )
     server = GatewayServer(config, on_drain=context.kafka.drain)
     _stop_on_sigterm(server)

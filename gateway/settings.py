@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     http_keep_alive_s: int = Field(default=75, ge=1)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The whole body must arrive within this, from the moment the route starts reading it (408 otherwise):
+    # uvicorn has no read timeout mid-body, so a body that never ends would hold its connection, its in-flight
+    # reservation and its task for ever. 30 s lets a full 1 MiB body through at about 35 KB/s.
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    # The request line and headers must arrive within this of the connection opening (or of the next request's
+    # first byte) or the connection is closed: uvicorn itself waits for ever (gateway.http_protocol).
+    header_read_timeout_s: float = Field(default=10.0, gt=0)
     max_batch_events: int = Field(default=10_000, ge=1)
 
     producer_linger_ms: int = Field(default=5, ge=0)

@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, Type
 from typing_extensions import TypedDict
 
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
-_MAX_TIMESTAMP_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+MAX_TIMESTAMP_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 
 
 def timestamp_ms(value: object) -> int:
@@ -30,12 +30,15 @@ def timestamp_ms(value: object) -> int:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         ms = int(moment.timestamp() * 1000)
-    if not 0 <= ms <= _MAX_TIMESTAMP_MS:
+    if not 0 <= ms <= MAX_TIMESTAMP_MS:
         raise ValueError("timestamp is out of range (1970-01-01 to 9999-12-31)")
     return ms
 
 
 HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+# Kafka sets no bound on headers per record; this one keeps a record's header list (walked on every produce and
+# every read) small, far above the handful of headers tracing and routing use.
+MAX_EVENT_HEADERS = 100
 Timestamp = Annotated[int, BeforeValidator(timestamp_ms)]
 
 
@@ -46,7 +49,7 @@ class EventIn(TypedDict, total=False):
 
     key: str | None
     value: Required[Any]
-    headers: dict[HeaderName, str] | None
+    headers: Annotated[dict[HeaderName, str], Field(max_length=MAX_EVENT_HEADERS)] | None
     partitionKey: str | None
     partition: Annotated[int, Field(ge=0)] | None
     timestamp: Timestamp | None

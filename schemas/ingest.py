@@ -75,6 +75,7 @@ IngestErrorCode = Literal[
     "unauthorized",
     "forbidden",
     "not_found",
+    "request_timeout",
     "method_not_allowed",
     "rate_limited",
     "overloaded",

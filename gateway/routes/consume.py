@@ -12,6 +12,7 @@ from gateway import errors as ge
 from gateway import event_ids, queryparams
 from gateway.context import context
 from gateway.event_lookup import lookup
+from gateway.parameters import read_parameters
 from gateway.records import render
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
@@ -27,9 +28,12 @@ async def poll(request: Request) -> Response:
     stream = ns.topic(request.path_params["stream"])
     group_name = queryparams.required(params, "consumerGroup")
     group = ns.group(group_name, create=True)
-    limit = queryparams.integer(params, "limit", 100, 1, settings.consume_max_limit)
-    timeout_ms = queryparams.integer(params, "timeout", 1000, 0, settings.consume_max_timeout_ms)
-    max_bytes = queryparams.integer(params, "maxBytes", settings.consume_max_bytes, 1024, settings.consume_max_bytes)
+    bounds = read_parameters(settings)
+    limit, timeout_ms, max_bytes = (
+        bounds.limit.read(params),
+        bounds.timeout_ms.read(params),
+        bounds.max_bytes.read(params),
+    )
     auto_commit = queryparams.boolean(params, "autoCommit", default=False)
     offset = queryparams.offset(params)
     ctx.kafka.require_ready()
@@ -90,8 +94,8 @@ async def read_partition(request: Request) -> Response:
     ctx = context(request)
     settings, params = ctx.settings, request.query_params
     stream = namespace(request).topic(request.path_params["stream"])
-    limit = queryparams.integer(params, "limit", 100, 1, settings.consume_max_limit)
-    timeout_ms = queryparams.integer(params, "timeout", 1000, 0, settings.consume_max_timeout_ms)
+    bounds = read_parameters(settings)
+    limit, timeout_ms = bounds.limit.read(params), bounds.timeout_ms.read(params)
     offset = queryparams.offset(params) or "earliest"
     ctx.kafka.require_ready()
     partition = await existing_partition(request, stream, request.path_params["partition"])

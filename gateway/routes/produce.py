@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import errors as ge
-from gateway import event_ids, idempotency
+from gateway import event_ids, idempotency, json_values
 from gateway.bodies import parse, read_body
 from gateway.context import context, request_id
 from gateway.dead_letters import DeadLetterTimeout
@@ -56,6 +56,13 @@ def to_record(
         partition_key = event.get("partitionKey")
         if partition_key is not None:
             partition = partition_for_key(partition_key.encode(), partitions)
+    unwritable = json_values.problem(value)
+    if unwritable is not None:
+        pointer, message = unwritable
+        raise ge.ValidationFailed(
+            f"the value cannot be written as JSON: {where}.value{pointer} {message}",
+            [{"field": f"{where}.value{pointer}", "message": message, "type": "json_number"}],
+        )
     headers = [(name, text.encode()) for name, text in (event.get("headers") or {}).items()]
     headers.extend(stamped)
     timestamp = event.get("timestamp")

@@ -7,10 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import errors as ge
 from gateway.bodies import parse_model, read_body
 from gateway.context import context
 from gateway.kafka.admin import StreamInfo
+from gateway.parameters import read_parameters
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
 from gateway.timefmt import now_iso
@@ -60,13 +60,7 @@ async def create_stream(request: Request) -> Response:
 async def list_streams(request: Request) -> Response:
     ctx = context(request)
     params = request.query_params
-    raw_limit = params.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= ctx.settings.streams_page_size_max:
-        raise ge.ValidationFailed(
-            "invalid limit",
-            [{"field": "limit", "message": f"must be an integer in 1..{ctx.settings.streams_page_size_max}"}],
-        )
-    limit, after = int(raw_limit), params.get("after", "")
+    limit, after = read_parameters(ctx.settings).page_limit.read(params), params.get("after", "")
     ctx.kafka.require_ready()
     space = namespace(request)
     names = [n for n in space.visible(await ctx.kafka.admin.list_names()) if n > after]

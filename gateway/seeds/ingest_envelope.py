@@ -8,6 +8,7 @@ The document lists 400 `invalid_format`, 401 and 429. Every gateway error on its
     403 forbidden           the key lacks the produce scope, or its stream patterns exclude the stream
     404 not_found           no stream with that id or name in the caller's namespace; unknown tenant
     405 method_not_allowed
+    408 request_timeout     the body did not arrive within KAFKAGATE_BODY_READ_TIMEOUT_S (the connection closes)
     429 rate_limited        with Retry-After
     503 unavailable         Kafka unreachable; overloaded: the gateway's in-flight produce cap (Retry-After)
     504 timeout             Kafka did not acknowledge in time; the events may still be written
@@ -34,6 +35,7 @@ STATUS_TEXT: dict[int, str] = {
     401: "unauthorized: token missing, unknown or expired",
     403: "forbidden: the key lacks the produce scope or its stream patterns exclude the stream",
     404: "not_found: no stream with that id or name for this caller",
+    408: "request_timeout: the body did not arrive in time; nothing was written (the connection is closed)",
     429: "rate_limited: the key is over its quota; honour Retry-After, or batch events",
     500: "internal_error",
     503: "unavailable (Kafka unreachable) or overloaded (the gateway's in-flight cap); honour Retry-After",
@@ -50,6 +52,7 @@ _CODES: tuple[tuple[type[ge.GatewayError], int, IngestErrorCode], ...] = (
     (ge.Forbidden, 403, "forbidden"),
     (ge.NotFound, 404, "not_found"),
     (ge.MethodNotAllowed, 405, "method_not_allowed"),
+    (ge.RequestTimeout, 408, "request_timeout"),
     (ge.QuotaExceeded, 429, "rate_limited"),
     (ge.Overloaded, 503, "overloaded"),
     (ge.BrokerUnavailable, 503, "unavailable"),

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import pydantic_core
 from pydantic import ValidationError
 
 from gateway import errors as ge
+from gateway import json_values
 from schemas.ingest import INGEST_EVENT
 
 TIMESTAMP_DETAIL = "The 'timestamp' field must be a valid ISO 8601 string."
@@ -34,6 +35,10 @@ def check_event(item: Any, index: int | None = None) -> dict[str, Any]:
         loc = exc.errors(include_url=False, include_input=False)[0]["loc"]
         detail = FIELD_DETAILS.get(str(loc[0]) if loc else "", "The event does not have the documented shape.")
         raise ge.BadRequest(detail, extra=_at(index)) from exc
+    unwritable = json_values.problem(item)
+    if unwritable is not None:
+        pointer, message = unwritable
+        raise ge.BadRequest(f"The member {pointer} {message}.", extra=_at(index))
     return item
 
 
@@ -42,9 +47,11 @@ def parse_events(body: bytes, max_events: int) -> list[dict[str, Any]]:
     `max_events`. Every event is checked before any is sent, so a refusal means nothing was written."""
     if not body:
         raise ge.SerializationError("The request body is empty; expected a JSON event or an array of events.")
+    # pydantic's parser, as everywhere else in the gateway: orjson would read an integer beyond 64 bits as a
+    # float and store a different number than was sent.
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        document = pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
         raise ge.SerializationError(f"The request body is not valid JSON: {exc}.") from exc
     if isinstance(document, dict):
         return [check_event(document)]

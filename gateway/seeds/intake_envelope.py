@@ -11,6 +11,7 @@ document does not list (its client sees the same envelope with a status it can s
     403 forbidden              the key lacks the scope (produce, consume) or may not use the intake stream
     404 not_found              "Event not found"; other unknown paths
     405 method_not_allowed
+    408 request_timeout        the body did not arrive within KAFKAGATE_BODY_READ_TIMEOUT_S (the connection closes)
     409 conflict               a request with this idempotency_key is still in progress (Retry-After)
     413 payload_too_large
     429 rate_limited           "Too many requests. Retry after N seconds." (Retry-After)
@@ -65,6 +66,7 @@ _ROWS: tuple[tuple[tuple[type[ge.GatewayError], ...], int, str, Message], ...] =
     ((ge.EventNotFound, ge.StreamNotFound), 404, "not_found", _fixed(NOT_FOUND_MESSAGE)),
     ((ge.NotFound,), 404, "not_found", _detail),
     ((ge.MethodNotAllowed,), 405, "method_not_allowed", _detail),
+    ((ge.RequestTimeout,), 408, "request_timeout", _detail),
     ((ge.IdempotencyKeyInUse,), 409, "conflict", _retry("A request with this idempotency_key is still in progress.")),
     ((ge.Conflict,), 409, "conflict", _detail),
     ((ge.PayloadTooLarge,), 413, "payload_too_large", _detail),

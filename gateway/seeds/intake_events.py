@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from gateway import errors as ge
+from gateway import json_values
 from gateway.idempotency import MAX_KEY_CHARS
 
 MAX_EVENT_TYPE_CHARS = 255
@@ -97,7 +98,7 @@ def parse(body: bytes) -> IntakeEvent:
     if not body.strip():
         raise ge.BadRequest("Request body is empty; expected a JSON object")
     try:
-        return IntakeEvent.model_validate_json(body)
+        event = IntakeEvent.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         if errors[0]["type"] == "json_invalid":
@@ -106,6 +107,11 @@ def parse(body: bytes) -> IntakeEvent:
         order = {name: i for i, name in enumerate(FIELDS)}
         first = min(errors, key=lambda e: order.get(str(e["loc"][0]) if e["loc"] else "", len(FIELDS)))
         raise ge.BadRequest(_message(first)) from exc
+    unwritable = json_values.problem(event.data)
+    if unwritable is not None:
+        pointer, message = unwritable
+        raise ge.BadRequest(f"Invalid field: data{pointer} {message}")
+    return event
 
 
 def from_stored(value: bytes | None) -> dict[str, Any] | None:

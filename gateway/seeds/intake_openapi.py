@@ -39,6 +39,7 @@ STATUS_TEXT = {
     401: "unauthorized: missing or invalid token",
     403: "forbidden: the key lacks the scope or may not use the intake stream",
     404: "not_found: unknown event_id",
+    408: "request_timeout: the body did not arrive in time; nothing was done (the connection is closed)",
     409: "conflict: a request with this idempotency_key is still in progress; retry after Retry-After",
     413: "payload_too_large: the body is larger than the gateway accepts",
     429: "rate_limited: the key is over its quota; retry after Retry-After",

@@ -335,7 +335,8 @@ async def test_a_claim_whose_owner_died_is_taken_over_after_its_lease(
     stream = await new_stream(partitions=1)
     url, key = f"/api/v1/streams/{stream}/events", new_key()
     content = orjson.dumps({"value": "retried"})
-    created = await gateway.post(url, content=content, headers=keyed(new_key()))  # the log's topic exists now
+    json = {"content-type": "application/json"}
+    created = await gateway.post(url, content=content, headers={**json, **keyed(new_key())})  # the log's topic exists
     assert created.status_code == 201, created.text
     # A gateway that claimed the key and died before running the request: its claim, and nothing after it.
     scope = scope_of(ROOT, key)
@@ -349,7 +350,7 @@ async def test_a_claim_whose_owner_died_is_taken_over_after_its_lease(
     finally:
         await producer.stop()
 
-    busy = await gateway.post(url, content=content, headers=keyed(key))
+    busy = await gateway.post(url, content=content, headers={**json, **keyed(key)})
     assert busy.status_code == 409, busy.text
     taken_over = await until_settled(gateway, url, orjson.loads(content), key)
     assert taken_over.status_code == 201, taken_over.text
