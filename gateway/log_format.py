@@ -25,8 +25,14 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REQUEST_STATE: ContextVar[dict[str, Any] | None] = ContextVar("kafkagate_request_state", default=None)
 
 CONTEXT_FIELDS = ("request_id", "key_id", "tenant")
-# What every LogRecord has; anything else on a record came from `extra=` and goes into the JSON object.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# What every LogRecord has; anything else on a record came from `extra=` and goes into the JSON object, except
+# uvicorn's `color_message` (the message again, with ANSI colours).
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class RequestContextFilter(logging.Filter):
