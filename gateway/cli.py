@@ -54,7 +54,12 @@ def worker() -> None:
     settings = _settings(auth="off")
     assert isinstance(settings, Settings)  # noqa: S101 - narrowing for the type checker
     log_format.configure(settings.log_format)
-    run(settings.bootstrap_servers, settings.processor_data_dir)
+    run(
+        settings.bootstrap_servers,
+        settings.processor_data_dir,
+        metrics_host=settings.host,
+        metrics_port=settings.worker_metrics_port,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     metrics_max_streams: int = Field(default=1000, ge=1)
     # When set, `GET /metrics` wants `Authorization: Bearer <this>`; unset, it is public like /healthz.
     metrics_token: SecretStr | None = None
+    # `kafkagate worker` serves the processors' metrics on this port (on KAFKAGATE_HOST); 0 serves none.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

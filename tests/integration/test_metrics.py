@@ -14,8 +14,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from processors.metrics_exporter import ProcessorExporter
+from processors.supervisor import Supervisor
+from schemas.processor_api import METRICS_TOPIC, Counters, MetricsSnapshot
 from tests.integration.conftest import GatewayFactory, read_all
 from tests.integration.consuming import NewStream, new_group, poll
 from tests.integration.principals import as_token, new_key
@@ -102,6 +107,54 @@ async def test_an_idempotent_replay_shows_in_the_replay_counter(
     metrics = await scrape(gateway)
     assert metrics["kafkagate_idempotent_replays_total"][()] == 1
     assert metrics["kafkagate_produced_events_total"][(("stream", stream),)] == 1  # a replay produces nothing
+
+
+async def test_the_supervisor_exports_the_snapshots_workers_publish(
+    gateway: httpx.AsyncClient, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    assert (await gateway.get("/api/v1/processors")).status_code == 200  # the processor topics exist from here
+    processor_id = f"p-{uuid.uuid4().hex[:10]}"
+    # What a worker publishes (processors.runtime), sent here without one: the exporter reads only the topic.
+    published = MetricsSnapshot(
+        processor_id=processor_id,
+        version=1,
+        worker="somehost:4242:0",
+        status="running",
+        at=1_700_000_000_000,
+        counters=Counters(events_in=12, events_processed=11, errors=1),
+        lag=4,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(METRICS_TOPIC, published.to_json(), key=processor_id.encode())
+    finally:
+        await producer.stop()
+
+    exporter = ProcessorExporter()
+    registry = CollectorRegistry()
+    registry.register(exporter)
+    supervisor = Supervisor(kafka_bootstrap, tmp_path / "processors", exporter)
+    task = asyncio.create_task(supervisor.run())
+    try:
+        found: dict[str, float] = {}
+        for _ in range(60):
+            text = generate_latest(registry).decode()
+            found = {
+                sample.name: sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.labels.get("processor") == processor_id
+            }
+            if found:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        supervisor.request_stop()
+        await asyncio.wait_for(task, 60)
+    assert found["kafkagate_processor_events_processed_total"] == 11
+    assert found["kafkagate_processor_errors_total"] == 1
+    assert found["kafkagate_processor_lag_records"] == 4
 
 
 async def test_a_json_logging_gateway_names_the_request_and_key_on_its_lines(
