@@ -1,4 +1,5 @@
-"""docs/grafana-dashboard.json shows only metrics the gateway exports, and every metric it exports."""
+"""docs/grafana-dashboard.json shows only metrics kafkagate exports (the gateway's /metrics and the worker's), and
+every metric they export."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import pytest
 from gateway.app import create_app
 from gateway.kafka.clients import KafkaClients
 from gateway.settings import Settings
+from processors.metrics_exporter import ProcessorExporter
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana-dashboard.json"
 # Label matchers, range selectors, grouping clauses and strings name no metric; what is left of the expression
 # is metric names, function names (always followed by "("), keywords and numbers.
 _NOT_NAMES = re.compile(r'\{[^}]*\}|\[[^\]]*\]|\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)|"[^"]*"')
 _IDENTIFIER = re.compile(r"\b[A-Za-z_:][A-Za-z0-9_:]*\b(?!\s*\()")
-_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "offset", "bool", "and", "or", "unless", "le", "instance"})
+_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "offset", "bool", "and", "or", "unless"})
 # The series a metric family exposes, by its type (prometheus_client names counters without `_total`).
 _SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum")}
 
@@ -39,12 +41,13 @@ def expressions(dashboard: dict[str, Any]) -> list[str]:
 
 
 def exported() -> dict[str, str]:
-    """Every series name the app's registry exposes, to its family name."""
+    """Every series name the app's registry and the worker's exporter expose, to its family name."""
     settings = Settings(bootstrap_servers="127.0.0.1:9", auth="off")
     registry = create_app(settings, kafka=KafkaClients(settings)).state.gateway.metrics.registry
+    families = [*registry.collect(), *ProcessorExporter().collect()]
     return {
         family.name + suffix: family.name
-        for family in registry.collect()
+        for family in families
         for suffix in _SUFFIXES[family.type]
         if family.name.startswith("kafkagate_")
     }
