@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,7 +23,9 @@ from gateway.context import GatewayContext, request_id
 from gateway.envelopes import error_response
 from gateway.idempotency import IdempotencyKeys, idempotent
 from gateway.kafka.clients import KafkaClients
+from gateway.kafka.translate import kafka_cause
 from gateway.keys import KeyStore
+from gateway.metrics import GatewayMetrics
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
 from gateway.overload import InflightBytes, OverloadMiddleware
@@ -42,12 +46,16 @@ from gateway.routes import (
 )
 from gateway.seeds import ingest, intake
 from gateway.settings import Settings
+from gateway.telemetry import TelemetryMiddleware
 from gateway.tenants import TenantStore
 
 log = logging.getLogger(__name__)
 
 
 def problem(request: Request, exc: ge.GatewayError) -> Response:
+    cause = kafka_cause(exc)
+    if cause is not None:
+        request.app.state.gateway.metrics.kafka_errors.labels(exc.error, cause).inc()
     return error_response(exc, request.url.path, request_id(request))
 
 
@@ -88,6 +96,18 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(request.app.state.openapi)
 
 
+async def metrics(request: Request) -> Response:
+    """Prometheus text format. Public like /healthz (scrapers rarely hold API keys, and the metrics name streams
+    but no data) unless KAFKAGATE_METRICS_TOKEN is set, which scrapers then send as a bearer token."""
+    ctx: GatewayContext = request.app.state.gateway
+    token = ctx.settings.metrics_token
+    if token is not None:
+        sent = request.headers.get("authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token.get_secret_value()}".encode()):
+            raise ge.Unauthorized("GET /metrics wants KAFKAGATE_METRICS_TOKEN as a bearer token")
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
 def routes() -> list[Route]:
     api = "/api/v1"
     streams_ = f"{api}/streams/{{stream}}"
@@ -97,6 +117,7 @@ def routes() -> list[Route]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/auth/token", access_tokens.exchange, methods=["POST"]),
         Route(f"{api}/streams", guarded("admin", idempotent(streams.create_stream)), methods=["POST"]),
         Route(f"{api}/streams", guarded("admin", streams.list_streams), methods=["GET"]),
@@ -159,6 +180,16 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
     jwt_secret = None if settings.jwt_secret is None else settings.jwt_secret.get_secret_value()
     key_store = KeyStore(clients.keys, jwt_secret)
     tenant_store = TenantStore(clients.tenants)
+    telemetry = GatewayMetrics(settings.metrics_max_streams)
+    inflight = InflightBytes(settings.max_inflight_produce_bytes)
+    telemetry.watch(
+        [
+            ("kafkagate_consumer_members", "Consumer members this gateway holds", lambda: len(clients.sessions)),
+            ("kafkagate_produce_inflight_bytes", "Produce body bytes reserved by requests in flight", inflight.get),
+            ("kafkagate_produce_inflight_capacity_bytes", "KAFKAGATE_MAX_INFLIGHT_PRODUCE_BYTES", inflight.capacity),
+        ]
+    )
+    route_table = routes()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -171,14 +202,20 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
                 await clients.close()
 
     app = Starlette(
-        routes=routes(),
+        routes=route_table,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(TelemetryMiddleware, metrics=telemetry, routes=route_table, access_log=settings.access_log),
             Middleware(AuthenticationMiddleware, authenticator=authenticator(settings, key_store, tenant_store)),
-            Middleware(RateLimitMiddleware, table=quotas or QuotaTable(), default=default_quota),
+            Middleware(
+                RateLimitMiddleware,
+                table=quotas or QuotaTable(),
+                default=default_quota,
+                on_refused=telemetry.rate_limited.inc,
+            ),
             Middleware(
                 OverloadMiddleware,
-                inflight=InflightBytes(settings.max_inflight_produce_bytes),
+                inflight=inflight,
                 max_body_bytes=settings.max_body_bytes,
                 retry_after_s=settings.retry_after_s,
             ),
@@ -195,8 +232,9 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         kafka=clients,
         keys=key_store,
         tenants=tenant_store,
-        publisher=Publisher(settings, clients),
+        publisher=Publisher(settings, clients, metrics=telemetry),
+        metrics=telemetry,
     )
-    app.state.idempotency = IdempotencyKeys(settings, clients.idempotency)
+    app.state.idempotency = IdempotencyKeys(settings, clients.idempotency, on_replay=telemetry.idempotent_replays.inc)
     app.state.openapi = build_openapi(version("kafkagate"), settings)
     return app

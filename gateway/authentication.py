@@ -22,7 +22,9 @@ from gateway.principal import ALL_SCOPES, OPEN, Principal
 from gateway.tenants import TenantStore
 from schemas.keys import KeyRecord
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/auth/token"})
+# /metrics checks KAFKAGATE_METRICS_TOKEN itself when one is set: scrapers hold no API keys, and a scrape must not
+# spend a key's quota.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/auth/token", "/metrics"})
 PUBLIC_PREFIXES = ("/docs",)
 ROOT = Principal(key_id="root", scopes=ALL_SCOPES, root=True)
 _AUTHORIZATION = b"authorization"

@@ -33,25 +33,33 @@ OPEN_BANNER = """
 
 
 def serve() -> None:
-    from gateway import server
+    from gateway import log_format, server
     from gateway.app import create_app
     from gateway.settings import Settings
 
     settings = _settings()
     assert isinstance(settings, Settings)  # noqa: S101 - narrowing for the type checker
+    log_format.configure(settings.log_format)
     if settings.auth == "off":
         print(OPEN_BANNER, file=sys.stderr, flush=True)
     server.run(create_app(settings), settings)
 
 
 def worker() -> None:
+    from gateway import log_format
     from gateway.settings import Settings
     from processors.supervisor import run
 
     # The supervisor serves no HTTP, so it needs no credentials.
     settings = _settings(auth="off")
     assert isinstance(settings, Settings)  # noqa: S101 - narrowing for the type checker
-    run(settings.bootstrap_servers, settings.processor_data_dir)
+    log_format.configure(settings.log_format)
+    run(
+        settings.bootstrap_servers,
+        settings.processor_data_dir,
+        metrics_host=settings.host,
+        metrics_port=settings.worker_metrics_port,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("serve", help="run the HTTP gateway (settings from KAFKAGATE_* variables)")
     sub.add_parser("worker", help="run the processor supervisor (Faust worker processes for every processor)")
     args = parser.parse_args(argv)
+    # Until the settings are read and name the log format (`gateway.log_format.configure`).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         serve()

@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from gateway.kafka.clients import KafkaClients
 from gateway.keys import KeyStore
+from gateway.metrics import GatewayMetrics
 from gateway.publishing import Publisher
 from gateway.settings import Settings
 from gateway.tenants import TenantStore
@@ -20,6 +21,7 @@ class GatewayContext:
     keys: KeyStore
     tenants: TenantStore
     publisher: Publisher
+    metrics: GatewayMetrics
 
 
 def context(request: Request) -> GatewayContext:

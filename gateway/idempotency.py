@@ -171,12 +171,14 @@ class IdempotencyKeys:
 
     The lease (how long a claim holds a key without renewal before another claim may take it over) is twice
     the longest a gateway waits on Kafka (60 s by default); owners renew it every third of that while they work,
-    so only an owner that stopped (a crash, a stalled event loop) loses its key.
+    so only an owner that stopped (a crash, a stalled event loop) loses its key. `on_replay` is called once per
+    stored response replayed (the replay counter).
     """
 
-    def __init__(self, settings: Settings, log: IdempotencyLog):
+    def __init__(self, settings: Settings, log: IdempotencyLog, on_replay: Callable[[], None] = lambda: None):
         self.log = log
         self._settings = settings
+        self.on_replay = on_replay
         self.lease_ms = 2 * max(settings.produce_timeout_ms, settings.admin_request_timeout_ms)
 
     async def handle(self, request: Request, handler: Endpoint) -> Response:
@@ -206,10 +208,12 @@ class IdempotencyKeys:
         if stored is not None:
             if stored.fingerprint != digest:
                 raise self._reused()
+            self.on_replay()
             return replay(stored.response)
         claim_id = secrets.token_hex(8)
         verdict = await self.log.claim(scope, claim_id, digest, self.lease_ms)
         if isinstance(verdict, Replay):
+            self.on_replay()
             return replay(verdict.response)
         if isinstance(verdict, Reused):
             raise self._reused()

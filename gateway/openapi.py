@@ -44,6 +44,7 @@ class Operation:
     envelope: str | None = None
     status_text: dict[int, str] = field(default_factory=dict)
     also: tuple[tuple[int, str], ...] = ()  # other success statuses, with what they mean
+    media_type: str = "application/json"  # the success body's; a text body is documented as a string
 
 
 _POLL_QUERY = (
@@ -59,6 +60,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/healthz", "The process is alive", errors=(), public=True),
     Operation("get", "/readyz", "Connected to Kafka", errors=(503,), public=True),
     Operation("get", "/openapi.json", "This document", errors=(), public=True),
+    Operation(
+        "get",
+        "/metrics",
+        "Prometheus metrics of this gateway process (text exposition format)",
+        errors=(401,),
+        public=True,
+        media_type="text/plain",
+        status_text={401: "KAFKAGATE_METRICS_TOKEN is set and this request did not send it as a bearer token"},
+    ),
     Operation(
         "post",
         "/auth/token",
@@ -374,8 +384,10 @@ def _operation(op: Operation, idempotency_ttl_s: int, queries: dict[str, dict[st
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     if op.envelope is not None:
         problem = {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.envelope}"}}}
-    returned = {} if op.returns is None else {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}
-    success: dict[str, Any] = {"description": "success", "content": {"application/json": returned}}
+    returned: dict[str, Any] = {} if op.returns is None else {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}
+    if op.media_type != "application/json":
+        returned = {"schema": {"type": "string"}}
+    success: dict[str, Any] = {"description": "success", "content": {op.media_type: returned}}
     status_text = {**_STATUS_TEXT, **op.status_text}
     statuses = set(op.errors)
     if not op.public:

@@ -63,6 +63,13 @@ class InflightBytes:
     def release(self, size: int) -> None:
         self.reserved -= size
 
+    def get(self) -> float:
+        """Bytes reserved now (the in-flight gauge)."""
+        return self.reserved
+
+    def capacity(self) -> float:
+        return self.cap
+
 
 class OverloadMiddleware:
     """Pure ASGI, after rate limiting: a key over its quota must not take the gateway's capacity first."""

@@ -22,6 +22,7 @@ from gateway import errors as ge
 from gateway.dead_letters import DeadLettered, DeadLetters, DeadLetterTimeout, Letter, letter
 from gateway.kafka.clients import KafkaClients
 from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
+from gateway.metrics import GatewayMetrics
 from gateway.settings import Compression, Settings
 from gateway.stream_schemas import CompiledSchema, StreamSchemas
 
@@ -58,13 +59,21 @@ def record_size(record: OutgoingRecord) -> int:
 
 class Publisher:
     """Publishes submissions to Kafka topics; `topic` is always the Kafka name (tenancy already applied).
-    `schemas` are the stream schemas to check values against (by default those of `kafka`'s schema table)."""
+    `schemas` are the stream schemas to check values against (by default those of `kafka`'s schema table);
+    `metrics` counts the events Kafka acknowledged per stream (dead letters count on their dead-letter stream)."""
 
-    def __init__(self, settings: Settings, kafka: KafkaClients, schemas: StreamSchemas | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        kafka: KafkaClients,
+        schemas: StreamSchemas | None = None,
+        metrics: GatewayMetrics | None = None,
+    ):
         self._settings = settings
         self._kafka = kafka
         self.schemas = schemas or StreamSchemas(kafka.schemas)
         self._dead_letters = DeadLetters(settings, kafka)
+        self._metrics = metrics or GatewayMetrics()
 
     async def limits(self, topic: str) -> StreamLimits:
         """The stream's partition count and record size bound (404 for an unknown stream; cached briefly)."""
@@ -98,8 +107,12 @@ class Publisher:
         if isinstance(verdict, ge.GatewayError):
             raise verdict
         if verdict is not None:
-            return await self._dead_letters.publish(topic, verdict)
-        return await self._kafka.producer.publish(topic, submission.record, self._settings.produce_timeout_ms)
+            lettered = await self._dead_letters.publish(topic, verdict)
+            self._count([verdict], [lettered])
+            return lettered
+        ack = await self._kafka.producer.publish(topic, submission.record, self._settings.produce_timeout_ms)
+        self._metrics.produced(topic, 1, record_size(submission.record))
+        return ack
 
     async def publish_batch(
         self,
@@ -139,14 +152,28 @@ class Publisher:
             ),
             self._dead_letters.publish_batch(topic, [d for _, d in dead], compression=compression, timeout_ms=wait_ms),
         )
+        events, size = 0, 0
         for i, outcome in zip(sendable, sent, strict=True):
             outcomes[i] = outcome
+            if isinstance(outcome, Ack):
+                events += 1
+                size += record_size(submissions[i].record)
+        if events:
+            self._metrics.produced(topic, events, size)
         for (i, _), result in zip(dead, lettered, strict=True):
             outcomes[i] = result
+        self._count([d for _, d in dead], lettered)
         return [outcome for outcome in outcomes if outcome is not None]
 
+    def _count(self, letters: Sequence[Letter], results: Sequence[Outcome]) -> None:
+        """Count the dead letters Kafka acknowledged, on their dead-letter streams."""
+        for sent, result in zip(letters, results, strict=True):
+            if isinstance(result, DeadLettered):
+                self._metrics.produced(result.topic, 1, record_size(sent.record))
+
     async def settle(self, outcomes: list[Outcome]) -> list[Outcome]:
-        """`outcomes` with every timed-out acknowledgement replaced by what Kafka finally answered."""
+        """`outcomes` with every timed-out acknowledgement replaced by what Kafka finally answered. (Events first
+        answered with a timeout are not counted in the produced metrics: their fate was unknown when answered.)"""
         return [await o.outcome() if isinstance(o, AckTimeout | DeadLetterTimeout) else o for o in outcomes]
 
 

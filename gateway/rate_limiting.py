@@ -10,6 +10,8 @@ would abort a request already being handled, so its bytes become debt that refus
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.authentication import is_public
@@ -22,12 +24,14 @@ from gateway.ratelimit_fields import fields
 
 
 class RateLimitMiddleware:
-    """`default` is the quota of keys without their own (`KAFKAGATE_RATE_LIMIT_*`)."""
+    """`default` is the quota of keys without their own (`KAFKAGATE_RATE_LIMIT_*`); `on_refused` is called once
+    per refused request (the rate-limit counter)."""
 
-    def __init__(self, app: ASGIApp, table: QuotaTable, default: Quota):
+    def __init__(self, app: ASGIApp, table: QuotaTable, default: Quota, on_refused: Callable[[], None] = lambda: None):
         self.app = app
         self.table = table
         self.default = default
+        self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
@@ -43,6 +47,7 @@ class RateLimitMiddleware:
         decision = self.table.admit(principal.key_id, quota, body_bytes)
         headers = fields(quota, decision)
         if not decision.admitted:
+            self.on_refused()
             refused = QuotaExceeded(
                 f"key {principal.key_id!r} is over its {' and '.join(decision.violated)} quota; "
                 f"retry in {decision.retry_after_s} s",

@@ -53,6 +53,9 @@ def run(app: Starlette, settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        # uvicorn's loggers propagate to the root handler `gateway.log_format` set up, in its format; the
+        # gateway writes its own access lines (`gateway.telemetry`), with the route template and request id.
+        log_config=None,
         access_log=False,
         timeout_keep_alive=settings.http_keep_alive_s,
         timeout_graceful_shutdown=settings.shutdown_requests_s,

@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     max_inflight_produce_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
     shutdown_grace_s: int = Field(default=30, ge=1)
 
+    # --- observability ---
+    # `json`: one JSON object per log line, carrying the request id, key id and tenant of the request it serves.
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True  # one log line per request (method, route template, status, duration, bytes)
+    # Distinct `stream` label values on the per-stream metrics; events of further streams count as `_other`.
+    metrics_max_streams: int = Field(default=1000, ge=1)
+    # When set, `GET /metrics` wants `Authorization: Bearer <this>`; unset, it is public like /healthz.
+    metrics_token: SecretStr | None = None
+    # `kafkagate worker` serves the processors' metrics on this port (on KAFKAGATE_HOST); 0 serves none.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.produce_timeout_ms > self.producer_request_timeout_ms * 4:
@@ -106,6 +117,8 @@ class Settings(BaseSettings):
             validate_stream_name(self.intake_stream)
         except InvalidStreamName as exc:
             raise ValueError(f"KAFKAGATE_INTAKE_STREAM: {exc.detail}") from exc
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"KAFKAGATE_METRICS_TOKEN must be at least {MIN_SECRET_CHARS} characters")
         if self.max_inflight_produce_bytes < self.max_body_bytes:
             raise ValueError("KAFKAGATE_MAX_INFLIGHT_PRODUCE_BYTES must be at least KAFKAGATE_MAX_BODY_BYTES")
         return self

@@ -7,7 +7,8 @@ stays stopped until the spec changes or the processor is resumed. Starting or st
 touches the processes of another, so it never rebalances them.
 
 Run one supervisor per machine; Faust's consumer group splits each processor's partitions among all its
-workers on all machines.
+workers on all machines. With a metrics port, the supervisor also serves the processors' metrics to Prometheus
+(`processors.metrics_exporter`), from the metrics topic it then tails beside the spec topic.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import CollectorRegistry, start_http_server
 
 from processors.metrics import WorkerMetrics
+from processors.metrics_exporter import ProcessorExporter
 from processors.worker import FAILED_EXIT_CODE, worker_name
 from schemas.processor_api import METRICS_TOPIC, SPEC_TOPIC, ProcessorRecord
 
@@ -48,9 +51,12 @@ class WorkerProcess:
 
 
 class Supervisor:
-    def __init__(self, bootstrap: str, data_dir: Path):
+    """`exporter`, when given, is fed every record of the metrics topic (see `processors.metrics_exporter`)."""
+
+    def __init__(self, bootstrap: str, data_dir: Path, exporter: ProcessorExporter | None = None):
         self.bootstrap = bootstrap
         self.data_dir = data_dir
+        self.exporter = exporter
         self.records: dict[str, ProcessorRecord] = {}
         self.workers: dict[tuple[str, int], WorkerProcess] = {}
         self._producer: AIOKafkaProducer | None = None
@@ -60,7 +66,13 @@ class Supervisor:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
         await self._producer.start()
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            # With an exporter, the metrics topic may appear at any time; a refresh every 10 s finds it.
+            metadata_max_age_ms=10_000 if self.exporter is not None else 300_000,
+        )
         await consumer.start()
         try:
             tp = TopicPartition(SPEC_TOPIC, 0)
@@ -72,19 +84,42 @@ class Supervisor:
                 await asyncio.sleep(2)
             consumer.assign([tp])
             await consumer.seek_to_beginning(tp)
+            metrics_tp = TopicPartition(METRICS_TOPIC, 0)
+            tailing_metrics = False
             while not self._stopping.is_set():
-                batch = await consumer.getmany(tp, timeout_ms=1000)
+                if self.exporter is not None and not tailing_metrics:
+                    tailing_metrics = await self._tail_metrics(consumer, tp, metrics_tp)
+                batch = await consumer.getmany(timeout_ms=1000)
                 for record in batch.get(tp, []):
                     self._apply(record.key.decode(), record.value)
+                if self.exporter is not None:
+                    for record in batch.get(metrics_tp, []):
+                        self.exporter.feed(record.value)
                 await self.reconcile()
         finally:
             await consumer.stop()
             await self.stop_all()
             await self._producer.stop()
 
+    @staticmethod
+    async def _tail_metrics(consumer: AIOKafkaConsumer, spec: TopicPartition, metrics: TopicPartition) -> bool:
+        """Tail the metrics topic too, if it exists yet (the gateway creates it with the first processor). From
+        its beginning (1 h of retention), so the exporter knows every worker's newest snapshot at once."""
+        if not consumer.partitions_for_topic(METRICS_TOPIC):
+            # `assign` tracks the metadata of assigned topics only: track this one too, so a refresh finds it.
+            await consumer._client.add_topic(METRICS_TOPIC)
+            return False
+        read_to = await consumer.position(spec)
+        consumer.assign([spec, metrics])  # a new assignment forgets positions: the spec tail goes on where it was
+        consumer.seek(spec, read_to)
+        await consumer.seek_to_beginning(metrics)
+        return True
+
     def _apply(self, processor_id: str, value: bytes | None) -> None:
         if value is None:
             self.records.pop(processor_id, None)
+            if self.exporter is not None:
+                self.exporter.forget(processor_id)
             return
         self.records[processor_id] = ProcessorRecord.model_validate_json(value)
 
@@ -202,9 +237,19 @@ class Supervisor:
         self._stopping.set()
 
 
-def run(bootstrap: str, data_dir: Path) -> None:
+def run(bootstrap: str, data_dir: Path, *, metrics_host: str = "127.0.0.1", metrics_port: int = 0) -> None:
+    """Supervise processors until SIGINT or SIGTERM. `metrics_port` > 0 serves the processors' metrics there
+    (`GET /metrics`, Prometheus text format, on a thread of its own); 0 serves none."""
+    exporter = None
+    if metrics_port:
+        exporter = ProcessorExporter()
+        registry = CollectorRegistry()
+        registry.register(exporter)
+        start_http_server(metrics_port, metrics_host, registry=registry)
+        log.info("serving processor metrics on http://%s:%d/metrics", metrics_host, metrics_port)
+
     async def main() -> None:
-        supervisor = Supervisor(bootstrap, data_dir)
+        supervisor = Supervisor(bootstrap, data_dir, exporter)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, supervisor.request_stop)

@@ -40,6 +40,7 @@ class PollResult:
     events: list[dict[str, Any]]
     lag: int
     positions: dict[int, int]
+    size_bytes: int = 0  # the rendered JSON size of `events`
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -121,7 +122,7 @@ class ConsumerSession:
             if seek is not None:
                 await self._seek_all(seek)
             batches = await self._fetch(limit, timeout_ms)
-            events = self._take(batches, max_bytes)
+            events, size_bytes = self._take(batches, max_bytes)
             positions = {tp.partition: await self.consumer.position(tp) for tp in sorted(self.assigned)}
             if auto_commit:
                 self._uncommitted = {TopicPartition(self.stream, p): o for p, o in positions.items()}
@@ -132,7 +133,7 @@ class ConsumerSession:
             raise translate(exc, stream=self.stream) from exc
         finally:
             self.touch()
-        return PollResult(events, lag, positions)
+        return PollResult(events, lag, positions, size_bytes)
 
     async def _fetch(self, limit: int, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
         """`getmany`, cut short when the gateway starts draining. Cancelling a waiting `getmany` is safe: aiokafka
@@ -157,8 +158,9 @@ class ConsumerSession:
         batches: dict[TopicPartition, list[Any]] = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=limit)
         return batches
 
-    def _take(self, batches: dict[TopicPartition, list[Any]], max_bytes: int) -> list[dict[str, Any]]:
-        """Render records up to `max_bytes`; seek back every partition whose records did not all fit."""
+    def _take(self, batches: dict[TopicPartition, list[Any]], max_bytes: int) -> tuple[list[dict[str, Any]], int]:
+        """Render records up to `max_bytes`, and their size; seek back every partition whose records did not all
+        fit."""
         events: list[dict[str, Any]] = []
         used = 0
         full = False
@@ -174,7 +176,7 @@ class ConsumerSession:
                 # The first record of this partition that was not returned: read it again next poll.
                 self.consumer.seek(tp, record.offset)
                 break
-        return events
+        return events, used
 
     async def _seek_all(self, seek: Seek) -> None:
         tps = sorted(self.assigned, key=lambda t: t.partition)

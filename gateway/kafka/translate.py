@@ -73,3 +73,12 @@ def translate(exc: BaseException, *, stream: str | None = None, retry_after_s: i
     if isinstance(exc, ke.KafkaError):
         return ge.GatewayError(f"Kafka error: {type(exc).__name__}")
     return ge.GatewayError("unexpected error")
+
+
+def kafka_cause(exc: BaseException) -> str | None:
+    """The aiokafka exception class `exc` was translated from (`raise translate(e) from e`), or None when it was
+    not translated from a Kafka client error. Gives the Kafka error counter its `exception` label."""
+    cause = exc.__cause__
+    if isinstance(cause, ke.KafkaError | asyncio.TimeoutError):
+        return type(cause).__name__
+    return None

@@ -58,6 +58,8 @@ async def poll(request: Request) -> Response:
         )
     finally:
         session.lock.release()
+    if result.events:
+        ctx.metrics.consumed(stream, len(result.events), result.size_bytes)
     positions = result.positions
     metadata = {
         "consumerGroup": group_name,
@@ -116,6 +118,8 @@ async def read_partition(request: Request) -> Response:
             break
         events.append(event)
         used += size
+    if events:
+        ctx.metrics.consumed(stream, len(events), used)
     next_offset = events[-1]["offset"] + 1 if events else offset
     return JSONResponse({"events": events, "nextOffset": next_offset})
 

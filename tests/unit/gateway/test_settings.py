@@ -76,3 +76,17 @@ def test_the_shutdown_steps_fit_in_the_grace(grace_s: int) -> None:
     assert settings.shutdown_requests_s >= 0
     # Half a second stays for uvicorn's own steps between the two.
     assert settings.shutdown_requests_s + settings.shutdown_close_s + 0.5 <= grace_s
+
+
+def test_observability_defaults_and_their_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    assert (settings.log_format, settings.access_log, settings.metrics_token) == ("text", True, None)
+    assert (settings.metrics_max_streams, settings.worker_metrics_port) == (1000, 0)
+    monkeypatch.setenv("KAFKAGATE_LOG_FORMAT", "yaml")
+    with pytest.raises(ValidationError, match="log_format"):
+        Settings()
+    monkeypatch.delenv("KAFKAGATE_LOG_FORMAT")
+    with pytest.raises(ValidationError, match="KAFKAGATE_METRICS_TOKEN"):
+        Settings(metrics_token="short")
+    with pytest.raises(ValidationError, match="metrics_max_streams"):
+        Settings(metrics_max_streams=0)
