@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import orjson
+
 MIN_INTEGER = -(2**63)
 MAX_INTEGER = 2**64 - 1
 
@@ -64,6 +66,35 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
+class UnwritableValue(ValueError):
+    """`value` cannot be written as JSON unchanged: `pointer` says where in it, `message` what is wrong there."""
+
+    def __init__(self, pointer: str, message: str):
+        super().__init__(f"{pointer or '(the value)'} {message}")
+        self.pointer, self.message = pointer, message
+
+
+def encode(value: Any) -> bytes:
+    """`value` as JSON bytes, or UnwritableValue when that would change it.
+
+    The fast path is one `orjson.dumps`: it raises for integers beyond 64 bits, and writes a non-finite float as
+    `null`, so output without any `null` proves every float finite and the value needs no walk (nearly always).
+    """
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError:
+        encoded = b"null"  # an integer out of range: find and name it below
+    if b"null" in encoded and not _clean(value):
+        found = _first_problem(value)
+        pointer, message = found if found is not None else ("", "cannot be written as JSON")
+        raise UnwritableValue(pointer, message)
+    return encoded
+
+
 def problem(value: Any) -> tuple[str, str] | None:
     """None when `value` can be written as JSON unchanged, else (JSON pointer into it, what is wrong there)."""
-    return None if _clean(value) else _first_problem(value)
+    try:
+        encode(value)
+    except UnwritableValue as exc:
+        return exc.pointer, exc.message
+    return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -56,19 +55,20 @@ def to_record(
         partition_key = event.get("partitionKey")
         if partition_key is not None:
             partition = partition_for_key(partition_key.encode(), partitions)
-    unwritable = json_values.problem(value)
-    if unwritable is not None:
-        pointer, message = unwritable
+    try:
+        encoded = None if value is None else json_values.encode(value)
+    except json_values.UnwritableValue as exc:
+        pointer, message = exc.pointer, exc.message
         raise ge.ValidationFailed(
             f"the value cannot be written as JSON: {where}.value{pointer} {message}",
             [{"field": f"{where}.value{pointer}", "message": message, "type": "json_number"}],
-        )
+        ) from exc
     headers = [(name, text.encode()) for name, text in (event.get("headers") or {}).items()]
     headers.extend(stamped)
     timestamp = event.get("timestamp")
     return OutgoingRecord(
         key=None if key is None else key.encode(),
-        value=None if value is None else orjson.dumps(value),
+        value=encoded,
         headers=headers,
         timestamp_ms=now if timestamp is None else timestamp,
         partition=partition,
