@@ -9,6 +9,7 @@ source's retention before the processor read them can never be handled, and are 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 
@@ -20,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class Housekeeper:
-    """Clients are made in `start` (inside the worker's event loop); until then every query answers empty."""
+    """Clients are made in `start` (inside the worker's event loop). Until then `log_starts` answers empty, and
+    the queries a handler needs (`end_offset`, `partition_for`) wait for them: Faust runs the startup task that
+    calls `start` beside the agents, so a restarted worker's first events can arrive before it finished."""
 
     def __init__(self, bootstrap: str, group: str):
         self.bootstrap = bootstrap
@@ -28,6 +31,7 @@ class Housekeeper:
         self._purged: dict[TopicPartition, int] = {}
         self._admin: AIOKafkaAdminClient | None = None
         self._probe: AIOKafkaConsumer | None = None
+        self._started = asyncio.Event()
 
     async def start(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
@@ -35,6 +39,13 @@ class Housekeeper:
         await admin.start()
         await probe.start()
         self._admin, self._probe = admin, probe
+        self._started.set()
+
+    async def _ready_probe(self) -> AIOKafkaConsumer:
+        await self._started.wait()
+        if self._probe is None:
+            raise RuntimeError("the housekeeper was stopped")
+        return self._probe
 
     async def stop(self) -> None:
         admin, probe, self._admin, self._probe = self._admin, self._probe, None, None
@@ -51,16 +62,16 @@ class Housekeeper:
         return dict(await self._probe.beginning_offsets(wanted))
 
     async def end_offset(self, tp: TopicPartition) -> int:
-        assert self._probe is not None  # noqa: S101 - called by handlers, which run after start
-        return int((await self._probe.end_offsets([tp]))[tp])
+        probe = await self._ready_probe()
+        return int((await probe.end_offsets([tp]))[tp])
 
     async def partition_for(self, topic: str, key: bytes | None) -> int:
         """The partition Kafka's default partitioner picks for ``key`` (murmur2, as Java clients); 0 for no key."""
-        assert self._probe is not None  # noqa: S101 - called by handlers, which run after start
-        partitions = self._probe.partitions_for_topic(topic)
+        probe = await self._ready_probe()
+        partitions = probe.partitions_for_topic(topic)
         if not partitions:
-            await self._probe._client.force_metadata_update()
-            partitions = self._probe.partitions_for_topic(topic)
+            await probe._client.force_metadata_update()
+            partitions = probe.partitions_for_topic(topic)
         if not partitions:
             raise LookupError(f"topic {topic!r} has no partitions in the cluster metadata")
         if key is None:
