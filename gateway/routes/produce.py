@@ -11,27 +11,17 @@ from starlette.responses import Response
 from gateway import errors as ge
 from gateway import event_ids, idempotency, json_values
 from gateway.bodies import parse, read_body
-from gateway.context import context, request_id
+from gateway.context import context
 from gateway.dead_letters import DeadLetterTimeout
 from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.partitioner import partition_for_key
 from gateway.publishing import DeadLettered, Outcome, Submission
+from gateway.record_stamps import stamps
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
 from gateway.timefmt import iso_ms, now_ms
 from schemas.dead_letters import SUFFIX
 from schemas.events import BATCH, EVENT, EventIn
-
-REQUEST_ID_HEADER = "x-request-id"
-
-
-def stamps(request: Request) -> list[tuple[str, bytes]]:
-    """The headers the gateway adds to every record of a request: its request id and idempotency key."""
-    found = [(REQUEST_ID_HEADER, request_id(request).encode())]
-    key = request.headers.get(idempotency.HEADER)
-    if key is not None:
-        found.append((idempotency.RECORD_HEADER, key.encode()))
-    return found
 
 
 def to_record(

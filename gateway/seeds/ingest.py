@@ -38,8 +38,8 @@ from gateway.context import context
 from gateway.kafka.producer import OutgoingRecord
 from gateway.principal import principal
 from gateway.publishing import Submission, record_size
+from gateway.record_stamps import stamps
 from gateway.responses import JSONResponse
-from gateway.routes.produce import stamps
 from gateway.seeds.ingest_events import parse_events
 from gateway.stream_ids import resolve_for_write
 from gateway.tenancy import namespace

@@ -30,7 +30,7 @@ from gateway import errors as ge
 from gateway import idempotency
 from gateway.authorization import guarded, require_stream
 from gateway.bodies import read_body
-from gateway.context import context, request_id
+from gateway.context import context
 from gateway.dead_letters import DeadLettered
 from gateway.event_lookup import lookup
 from gateway.idempotency import IdempotencyKeys
@@ -38,8 +38,8 @@ from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.principal import principal
 from gateway.provisioning import ensure_stream
 from gateway.publishing import Submission
+from gateway.record_stamps import stamps
 from gateway.responses import JSONResponse
-from gateway.routes.produce import REQUEST_ID_HEADER
 from gateway.seeds import intake_events, intake_ids
 from gateway.seeds.intake_envelope import NOT_FOUND_MESSAGE, PREFIX
 from gateway.tenancy import namespace
@@ -82,8 +82,7 @@ async def _publish(request: Request, topic: str, event: intake_events.IntakeEven
     ctx = context(request)
     await ensure_stream(ctx.kafka, topic, ctx.settings.intake_stream_partitions, {})
     now = now_ms()
-    headers = [(REQUEST_ID_HEADER, request_id(request).encode())]
-    headers.append((idempotency.RECORD_HEADER, event.idempotency_key.encode()))
+    headers = stamps(request, event.idempotency_key)
     record = OutgoingRecord(key=event.event_type.encode(), value=event.stored(), headers=headers, timestamp_ms=now)
     value = {"event_type": event.event_type, "occurred_at": event.occurred_at, "data": event.data}
     try:
