@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import errors as ge
@@ -39,6 +39,12 @@ class Submission:
 
     record: OutgoingRecord
     value: Any = None
+    # Its size as Kafka counts it against `max.message.bytes`, computed once: the size check and the metrics
+    # both need it, per event, on the hot path.
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = record_size(self.record)
 
 
 Outcome = Ack | DeadLettered | ge.GatewayError
@@ -88,7 +94,7 @@ class Publisher:
         schema = await self.schemas.for_topic(topic)
 
         def verdict(submission: Submission, now_ms: int) -> ge.GatewayError | Letter | None:
-            if record_size(submission.record) > max_message_bytes:
+            if submission.size > max_message_bytes:
                 return ge.PayloadTooLarge(f"event is larger than the stream accepts ({max_message_bytes} bytes)")
             problem = accepted.problem(submission.record.timestamp_ms, now_ms)
             if problem is not None:
@@ -111,7 +117,7 @@ class Publisher:
             self._count([verdict], [lettered])
             return lettered
         ack = await self._kafka.producer.publish(topic, submission.record, self._settings.produce_timeout_ms)
-        self._metrics.produced(topic, 1, record_size(submission.record))
+        self._metrics.produced(topic, 1, submission.size)
         return ack
 
     async def publish_batch(
@@ -157,7 +163,7 @@ class Publisher:
             outcomes[i] = outcome
             if isinstance(outcome, Ack):
                 events += 1
-                size += record_size(submissions[i].record)
+                size += submissions[i].size
         if events:
             self._metrics.produced(topic, events, size)
         for (i, _), result in zip(dead, lettered, strict=True):

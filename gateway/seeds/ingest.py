@@ -37,7 +37,7 @@ from gateway.bodies import read_body
 from gateway.context import context
 from gateway.kafka.producer import OutgoingRecord
 from gateway.principal import principal
-from gateway.publishing import Submission, record_size
+from gateway.publishing import Submission
 from gateway.record_stamps import stamps
 from gateway.responses import JSONResponse
 from gateway.seeds.ingest_events import parse_events
@@ -70,7 +70,7 @@ async def ingest(request: Request) -> Response:
     headers = stamps(request)
     submissions = [to_submission(event, headers, now) for event in events]
     for index, submission in enumerate(submissions):
-        if record_size(submission.record) > limits.max_message_bytes:
+        if submission.size > limits.max_message_bytes:
             where = {"index": index} if len(submissions) > 1 else None
             raise ge.PayloadTooLarge(
                 f"an event is larger than the stream accepts ({limits.max_message_bytes} bytes)", extra=where
