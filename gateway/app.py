@@ -30,6 +30,7 @@ from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
 from gateway.overload import InflightBytes, OverloadMiddleware
 from gateway.publishing import Publisher
+from gateway.push_streams import PushStreams
 from gateway.quotas import Quota, QuotaTable
 from gateway.rate_limiting import RateLimitMiddleware
 from gateway.responses import JSONResponse
@@ -40,6 +41,7 @@ from gateway.routes import (
     keys,
     processors,
     produce,
+    push,
     stream_schemas,
     streams,
     tenants,
@@ -129,7 +131,7 @@ def routes() -> list[Route]:
         Route(f"{streams_}/schema", guarded("admin", stream_schemas.delete_schema), methods=["DELETE"]),
         Route(f"{streams_}/events", guarded("produce", idempotent(produce.publish_event)), methods=["POST"]),
         Route(f"{streams_}/events/batch", guarded("produce", idempotent(produce.publish_batch)), methods=["POST"]),
-        Route(f"{streams_}/events", guarded("consume", consume.poll), methods=["GET"]),
+        Route(f"{streams_}/events", guarded("consume", push.negotiated(consume.poll)), methods=["GET"]),
         Route(f"{streams_}/events/{{event_id}}", guarded("consume", consume.get_event), methods=["GET"]),
         Route(
             f"{streams_}/partitions/{{partition:int}}/events",
@@ -182,11 +184,21 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
     tenant_store = TenantStore(clients.tenants)
     telemetry = GatewayMetrics(settings.metrics_max_streams)
     inflight = InflightBytes(settings.max_inflight_produce_bytes)
+    push_streams = PushStreams(
+        settings.sse_resume_window_events, settings.consumer_idle_timeout_ms / 1000, settings.consumer_max_members
+    )
     telemetry.watch(
         [
             ("kafkagate_consumer_members", "Consumer members this gateway holds", lambda: len(clients.sessions)),
             ("kafkagate_produce_inflight_bytes", "Produce body bytes reserved by requests in flight", inflight.get),
             ("kafkagate_produce_inflight_capacity_bytes", "KAFKAGATE_MAX_INFLIGHT_PRODUCE_BYTES", inflight.capacity),
+            ("kafkagate_sse_connections", "Event-stream (SSE) connections open", push_streams.connections),
+            (
+                "kafkagate_sse_buffered_events",
+                "Events read for SSE connections, not yet written",
+                push_streams.buffered_events,
+            ),
+            ("kafkagate_sse_blocked_writes", "SSE connections waiting for their client to read", push_streams.writing),
         ]
     )
     route_table = routes()
@@ -235,6 +247,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         publisher=Publisher(settings, clients, metrics=telemetry),
         metrics=telemetry,
     )
+    app.state.push = push_streams
     app.state.idempotency = IdempotencyKeys(settings, clients.idempotency, on_replay=telemetry.idempotent_replays.inc)
     app.state.openapi = build_openapi(version("kafkagate"), settings)
     return app

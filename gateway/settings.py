@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     consume_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     consume_max_timeout_ms: int = Field(default=30_000, ge=0)
 
+    # --- push consume (Server-Sent Events on GET /streams/{stream}/events) ---
+    # A comment every this many seconds without events, so proxies and clients see a live connection.
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    # The most one connection holds between Kafka and its socket: one batch, read only once the last is written.
+    sse_buffer_events: int = Field(default=500, ge=1)
+    sse_buffer_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Events sent and not yet acknowledged that a reconnect's Last-Event-ID can still resume from exactly; older
+    # ones are taken as delivered and committed. Far more than socket buffers can hold in flight.
+    sse_resume_window_events: int = Field(default=100_000, ge=1)
+
     streams_page_size_max: int = Field(default=1000, ge=1)
 
     processor_data_dir: Path = Path.home() / ".cache" / "kafkagate" / "processors"

@@ -9,6 +9,8 @@ Guarantees that other REST gateways have been burned on:
   dies mid-batch gets the batch again.
 - On shutdown (`SessionManager.drain`) a long poll stops waiting and answers with what is buffered, so the
   gateway can finish every request in flight instead of cutting polls that would wait out their timeout.
+- A member made for an event-stream connection (`pushed`) belongs to that connection alone: polls refuse it, and
+  explicit commits go through it as for any member.
 """
 
 from __future__ import annotations
@@ -58,11 +60,19 @@ class ConsumerSession:
     """One group member consuming one stream."""
 
     def __init__(
-        self, settings: Settings, group: str, stream: str, initial: Seek, draining: asyncio.Event | None = None
+        self,
+        settings: Settings,
+        group: str,
+        stream: str,
+        initial: Seek,
+        draining: asyncio.Event | None = None,
+        *,
+        pushed: bool = False,
     ):
         """`initial` is where a group without committed offsets starts; a number is applied by the first poll.
-        Once `draining` is set, polls stop waiting for records."""
+        Once `draining` is set, polls stop waiting for records. `pushed`: the member of an event-stream connection."""
         self.group, self.stream = group, stream
+        self.pushed = pushed
         self._draining = draining or asyncio.Event()
         self._settings = settings
         reset = initial if initial in ("earliest", "latest") else "latest"
@@ -103,6 +113,10 @@ class ConsumerSession:
         self.closed = True
         await self.consumer.stop()
 
+    def committed_at(self, partition: int) -> int | None:
+        """The offset this gateway last saw committed for `partition`, if any."""
+        return self.committed.get(TopicPartition(self.stream, partition))
+
     def touch(self) -> None:
         self.last_used = time.monotonic()
 
@@ -110,11 +124,7 @@ class ConsumerSession:
         self, *, limit: int, timeout_ms: int, max_bytes: int, seek: Seek | None, auto_commit: bool
     ) -> PollResult:
         """Call with `lock` held."""
-        try:
-            async with asyncio.timeout(_ASSIGNMENT_WAIT_S):
-                await self._assignment_seen.wait()
-        except TimeoutError:
-            raise ge.OperationTimeout("the consumer group did not assign partitions in time") from None
+        await self._wait_assigned()
         try:
             if auto_commit and self._uncommitted:
                 await self._commit(dict(self._uncommitted))
@@ -134,6 +144,31 @@ class ConsumerSession:
         finally:
             self.touch()
         return PollResult(events, lag, positions, size_bytes)
+
+    async def _wait_assigned(self) -> None:
+        try:
+            async with asyncio.timeout(_ASSIGNMENT_WAIT_S):
+                await self._assignment_seen.wait()
+        except TimeoutError:
+            raise ge.OperationTimeout("the consumer group did not assign partitions in time") from None
+
+    async def resume(self, offsets: dict[int, int]) -> dict[int, int]:
+        """Commit `offsets` (partition -> next offset) for the partitions this member holds and read on from there;
+        returns what it committed, leaving partitions other members hold alone (call with `lock` held)."""
+        await self._wait_assigned()
+        held = {tp: offsets[tp.partition] for tp in sorted(self.assigned) if tp.partition in offsets}
+        try:
+            if held:
+                await self._commit(held)
+                for tp, offset in held.items():
+                    self.consumer.seek(tp, offset)
+        except ge.GatewayError:
+            raise
+        except Exception as exc:
+            raise translate(exc, stream=self.stream) from exc
+        finally:
+            self.touch()
+        return {tp.partition: offset for tp, offset in held.items()}
 
     async def _fetch(self, limit: int, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
         """`getmany`, cut short when the gateway starts draining. Cancelling a waiting `getmany` is safe: aiokafka
@@ -253,7 +288,15 @@ class SessionManager:
     def of_group(self, group: str) -> list[ConsumerSession]:
         return [s for (g, _), s in self._sessions.items() if g == group]
 
-    async def get_or_create(self, group: str, stream: str, initial: Seek) -> tuple[ConsumerSession, bool]:
+    @property
+    def draining(self) -> asyncio.Event:
+        """Set once the gateway is shutting down."""
+        return self._draining
+
+    async def get_or_create(
+        self, group: str, stream: str, initial: Seek, *, pushed: bool = False
+    ) -> tuple[ConsumerSession, bool]:
+        """The member for (group, stream), and whether it was made now (then `pushed` says whose it is)."""
         session = self._sessions.get((group, stream))
         if session is not None:
             return session, False
@@ -267,7 +310,7 @@ class SessionManager:
                     "ones with DELETE /api/v1/consumers/{group}/sessions or retry later",
                     retry_after_s=self._settings.retry_after_s,
                 )
-            session = ConsumerSession(self._settings, group, stream, initial, self._draining)
+            session = ConsumerSession(self._settings, group, stream, initial, self._draining, pushed=pushed)
             await session.start()
             self._sessions[(group, stream)] = session
             return session, True

@@ -42,6 +42,8 @@ async def poll(request: Request) -> Response:
     sessions = ctx.kafka.sessions
     initial = offset if isinstance(offset, str) else "latest"
     session, created = await sessions.get_or_create(group, stream, initial)
+    if session.pushed:
+        raise ge.Conflict("an event-stream connection holds this group's member for this stream on this gateway")
     # A new member starts where `offset` says only if the group has no commits (Kafka's reset policy); a number,
     # or any offset on a later poll, is an explicit seek.
     seek = offset if isinstance(offset, int) or not created else None
