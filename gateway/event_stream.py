@@ -75,7 +75,6 @@ class EventStream(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            await send(_body(sse.retry(RETRY_MS) + sse.comment("connected")))
             problem = await self._run(receive, send)
             final = b"" if problem is None else sse.event(problem, name="problem")
             with contextlib.suppress(TimeoutError, OSError):
@@ -97,9 +96,7 @@ class EventStream(Response):
         finally:
             for task in (pump, *waits):
                 task.cancel()
-            for task in (pump, *waits):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.gather(pump, *waits, return_exceptions=True)
         if pump.cancelled():
             return None
         error = pump.exception()
@@ -115,10 +112,11 @@ class EventStream(Response):
         heartbeat_s = settings.sse_heartbeat_s
         stall_s = settings.consumer_idle_timeout_ms / 1000
         quiet_since = time.monotonic()
+        started = False
         while True:
-            if session.closed:
-                raise ge.Conflict("this consumer member was closed; reconnect to get a new one")
             async with session.lock:
+                if session.closed:  # DELETE /consumers/{group}/sessions, or the reaper
+                    raise ge.Conflict("this consumer member was closed; reconnect to get a new one")
                 result = await session.poll(
                     limit=settings.sse_buffer_events,
                     timeout_ms=_FETCH_WAIT_MS,
@@ -126,6 +124,10 @@ class EventStream(Response):
                     seek=self._seek,
                     auto_commit=False,
                 )
+            if not started:
+                # The member holds its partitions and knows its positions: what is produced from now on arrives.
+                await self._write(send, sse.retry(RETRY_MS) + sse.comment("connected"), stall_s)
+                started = True
             self._seek = None
             events = result.events
             if not events:
