@@ -4,9 +4,11 @@ client; records are written by a plain aiokafka producer, whose acknowledgements
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +17,12 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.conftest import ROOT_TOKEN
 from tests.integration.consuming import (
     NewStream,
     Position,
     committed_in_kafka,
+    group_in_kafka,
     new_group,
     poll,
     poll_response,
@@ -26,19 +30,22 @@ from tests.integration.consuming import (
     produce_raw,
 )
 from tests.integration.event_streams import SSE, Comment, Event, read_sse, until_connected
-from tests.integration.serving import served_gateway, tail, wait_ready
+from tests.integration.serving import served_gateway, tail, wait_exit, wait_ready
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 HEARTBEAT_S = 0.3
 BUFFER_EVENTS = 50
 EVENTS = "/api/v1/streams/{stream}/events"
+ROOT = {"authorization": f"Bearer {ROOT_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
 async def base_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     log_path = tmp_path_factory.mktemp("push") / "gateway.log"
     env = {
+        "KAFKAGATE_AUTH": "required",
+        "KAFKAGATE_ADMIN_TOKEN": ROOT_TOKEN,
         "KAFKAGATE_SSE_HEARTBEAT_S": str(HEARTBEAT_S),
         "KAFKAGATE_SSE_BUFFER_EVENTS": str(BUFFER_EVENTS),
         "KAFKAGATE_SSE_BUFFER_BYTES": str(256 * 1024),
@@ -52,7 +59,7 @@ async def base_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture
 async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=ROOT) as http:
         yield http
 
 
@@ -251,7 +258,7 @@ async def test_a_paused_reader_holds_at_most_one_batch_in_the_gateway(
     filler = "x" * size
     await produce_json(kafka_bootstrap, stream, ({"n": n, "pad": filler} for n in range(total)))
     transport = httpx.AsyncHTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)])
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, transport=transport) as slow:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, transport=transport, headers=ROOT) as slow:
         params = {"consumerGroup": new_group(), "offset": "earliest"}
         async with slow.stream("GET", events_url(stream), params=params, headers=SSE) as response:
             reader = read_sse(response)
@@ -299,3 +306,102 @@ async def test_a_bad_last_event_id_is_a_problem_document(client: httpx.AsyncClie
         assert response.status_code == 400, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["error"] == "INVALID_OFFSET"
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {**SSE, **({"authorization": f"Bearer {token}"} if token is not None else {"authorization": ""})}
+
+
+async def new_key(client: httpx.AsyncClient, **spec: Any) -> str:
+    body = {"name": f"key-{new_group()}", "scopes": ["produce", "consume", "processors", "admin"], **spec}
+    made = await client.post("/api/v1/keys", json=body)
+    assert made.status_code == 201, made.text
+    token: str = made.json()["token"]
+    return token
+
+
+async def test_auth_scopes_and_tenancy_apply_as_for_polls(
+    client: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
+) -> None:
+    stream = await new_stream(partitions=1)
+    params = {"consumerGroup": new_group()}
+    produce_only = await new_key(client, scopes=["produce"])
+    elsewhere = await new_key(client, scopes=["consume"], streams=["other-*"])
+    slug = f"t{new_group()[2:]}"
+    tenant = await client.post("/api/v1/tenants", json={"slug": slug, "name": slug})
+    assert tenant.status_code == 201, tenant.text
+    tenant_token = await new_key(client, tenant=slug)
+    cases = [
+        (bearer(None), stream, 401, "UNAUTHORIZED"),
+        (bearer("kg_not_a_key_" + "x" * 40), stream, 401, "UNAUTHORIZED"),
+        (bearer(produce_only), stream, 403, "FORBIDDEN"),
+        (bearer(elsewhere), stream, 403, "FORBIDDEN"),
+        (bearer(ROOT_TOKEN), "no-such-stream", 404, "STREAM_NOT_FOUND"),
+        (bearer(tenant_token), stream, 404, "STREAM_NOT_FOUND"),  # an untenanted stream is not the tenant's
+    ]
+    for headers, name, status, error in cases:
+        response = await client.get(events_url(name), params=params, headers=headers)
+        assert response.status_code == status, (error, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        document = response.json()
+        assert document["error"] == error
+        assert document["request_id"] == response.headers["x-request-id"]
+
+    # The tenant's own stream is the topic of its namespace, and streams to it.
+    as_tenant = bearer(tenant_token)
+    created = await client.post("/api/v1/streams", json={"name": "orders", "partitions": 1}, headers=as_tenant)
+    assert created.status_code == 201, created.text
+    topic = f"_t.{slug}.orders"
+    async with client.stream("GET", events_url("orders"), params=params, headers=bearer(tenant_token)) as response:
+        assert response.status_code == 200, await response.aread()
+        reader = read_sse(response)
+        await until_connected(reader)
+        [(partition, offset)] = await produce_json(kafka_bootstrap, topic, [{"tenant": slug}], partition=0)
+        (event,) = await take(reader, 1)
+    assert event.id == f"evt_{partition}_{offset}"
+    assert event.document["value"] == {"tenant": slug}
+
+
+async def test_a_second_connection_of_a_group_takes_over_from_the_first(
+    client: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
+) -> None:
+    stream = await new_stream(partitions=1)
+    url, params = events_url(stream), {"consumerGroup": new_group(), "offset": "earliest"}
+    await produce_json(kafka_bootstrap, stream, ({"n": n} for n in range(4)), partition=0)
+    async with client.stream("GET", url, params=params, headers=SSE) as first:
+        first_reader = read_sse(first)
+        seen = await take(first_reader, 2)
+        headers = {**SSE, "last-event-id": seen[-1].id or ""}
+        async with client.stream("GET", url, params=params, headers=headers) as second:
+            second_reader = read_sse(second)
+            # The first stream ends without an error event; the second resumes after what the first delivered.
+            leftover = [item async for item in first_reader if isinstance(item, Event)]
+            assert all(e.name == "message" for e in leftover)
+            resumed = await take(second_reader, 2)
+    assert [e.document["offset"] for e in resumed] == [seen[-1].document["offset"] + 1, seen[-1].document["offset"] + 2]
+
+
+async def test_sigterm_ends_event_streams_at_once_and_the_gateway_exits_zero(
+    new_stream: NewStream, kafka_bootstrap: str, admin: AIOKafkaAdminClient, tmp_path: Path
+) -> None:
+    stream = await new_stream(partitions=1)
+    group = new_group()
+    log_path = tmp_path / "gateway.log"
+    grace_s = 30  # streams ending only at the grace would make uvicorn log that it cancelled them
+    with served_gateway(kafka_bootstrap, log_path, {"KAFKAGATE_SHUTDOWN_GRACE_S": str(grace_s)}) as (process, url):
+        await wait_ready(process, url, log_path)
+        async with httpx.AsyncClient(base_url=url, timeout=grace_s * 2) as http:
+            params = {"consumerGroup": group}
+            async with http.stream("GET", events_url(stream), params=params, headers=SSE) as response:
+                reader = read_sse(response)
+                await until_connected(reader)
+                process.send_signal(signal.SIGTERM)
+                rest = [item async for item in reader]  # ends cleanly: a cut stream would raise here
+            assert all(isinstance(item, Comment) for item in rest), rest
+            code = await wait_exit(process, grace_s + 5)
+    assert code == 0, f"exit code {code}\n{tail(log_path)}"
+    text = log_path.read_text()
+    assert "exceeded" not in text, tail(log_path)
+    assert "Exception in ASGI application" not in text, tail(log_path)
+    state, members = await group_in_kafka(admin, group)
+    assert (state, members) == ("Empty", [])
