@@ -45,7 +45,36 @@ class Operation:
     status_text: dict[int, str] = field(default_factory=dict)
     also: tuple[tuple[int, str], ...] = ()  # other success statuses, with what they mean
     media_type: str = "application/json"  # the success body's; a text body is documented as a string
+    description: str | None = None  # the operation's longer description (CommonMark)
+    event_stream: str | None = None  # what the success body is as `text/event-stream`, when it can be one
 
+
+_EVENT_STREAM = (
+    "Server-Sent Events, one per record: `id:` the event id (`evt_<partition>_<offset>`), `data:` the event document "
+    "a poll returns (split over `data:` lines where a stored JSON value holds line breaks), and `: heartbeat` comments "
+    "every KAFKAGATE_SSE_HEARTBEAT_S without events. A `: connected` comment says the member holds its partitions. "
+    "An error after the stream started is sent as `event: problem` with a problem document, then the stream ends."
+)
+_PUSH = (
+    "With `Accept: text/event-stream` (preferred over `application/json`), the route streams instead of polling: "
+    "a consumer-group member is made for the connection and leaves its group when the connection ends. `offset` "
+    "applies to a group without commits (`earliest`/`latest`) or seeks every partition (a number); `limit`, "
+    "`timeout`, `autoCommit` and `maxBytes` do not apply.\n\n"
+    "**Resume.** A reconnect with `Last-Event-ID` (or `lastEventId`) commits, for every partition the member holds, "
+    "the offset right after the last event the previous connection sent before that one, and streams on from "
+    "there: nothing seen comes again, nothing unseen is skipped. This gateway keeps what each connection sent (per "
+    "group and stream, for KAFKAGATE_CONSUMER_IDLE_TIMEOUT_MS after it ended); an id it has no record of (another "
+    "gateway, a restart, older than KAFKAGATE_SSE_RESUME_WINDOW_EVENTS) resumes its own partition right after it "
+    "and the others from the group's commits.\n\n"
+    "**Commits.** The gateway commits only on such a reconnect, and for events more than "
+    "KAFKAGATE_SSE_RESUME_WINDOW_EVENTS behind the newest one sent (taken as delivered). Explicit commits "
+    "(`POST /api/v1/consumers/{group}/commit`) go through the connection's member.\n\n"
+    "**Slow clients.** A connection holds at most one batch (KAFKAGATE_SSE_BUFFER_EVENTS events, "
+    "KAFKAGATE_SSE_BUFFER_BYTES bytes): the next is read from Kafka only once the last is written, so a client that "
+    "reads slowly is fed slowly, and one that reads nothing for KAFKAGATE_CONSUMER_IDLE_TIMEOUT_MS is cut off.\n\n"
+    "One connection per group and stream on a gateway: a new one takes over (the older ends), a poll of the same "
+    "group and stream is 409 meanwhile. The stream ends at once when the gateway shuts down."
+)
 
 _POLL_QUERY = (
     ("consumerGroup", "consumer group id", True, "group"),
@@ -144,9 +173,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get",
         f"{API}/streams/{{stream}}/events",
-        "Poll as a consumer-group member",
-        query=_POLL_QUERY,
+        "Poll as a consumer-group member, or stream as Server-Sent Events (`Accept: text/event-stream`)",
+        query=(*_POLL_QUERY, ("lastEventId", "event stream only: as the Last-Event-ID header", False, "string")),
         errors=(400, 404, 409, 422, 429, 503),
+        headers=(("Last-Event-ID", "event stream only: resume right after this event id", False),),
+        description=_PUSH,
+        event_stream=_EVENT_STREAM,
     ),
     Operation("get", f"{API}/streams/{{stream}}/events/{{event_id}}", "Read one event by id"),
     Operation(
@@ -388,6 +420,9 @@ def _operation(op: Operation, idempotency_ttl_s: int, queries: dict[str, dict[st
     if op.media_type != "application/json":
         returned = {"schema": {"type": "string"}}
     success: dict[str, Any] = {"description": "success", "content": {op.media_type: returned}}
+    if op.event_stream is not None:
+        success["description"] = f"success. As `text/event-stream`: {op.event_stream}"
+        success["content"]["text/event-stream"] = {"schema": {"type": "string"}}
     status_text = {**_STATUS_TEXT, **op.status_text}
     statuses = set(op.errors)
     if not op.public:
@@ -409,6 +444,8 @@ def _operation(op: Operation, idempotency_ttl_s: int, queries: dict[str, dict[st
         responses[str(status)] = response
     responses["default"] = {"description": "error", "content": problem}
     document: dict[str, Any] = {"summary": op.summary, "parameters": parameters, "responses": responses}
+    if op.description is not None:
+        document["description"] = op.description
     document["security"] = [] if op.public else [{"bearer": []}]
     if op.body is not None:
         schema = {"$ref": f"#/components/schemas/{op.body}"}
