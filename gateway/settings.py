@@ -66,8 +66,9 @@ class Settings(BaseSettings):
     sse_buffer_events: int = Field(default=500, ge=1)
     sse_buffer_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Events sent and not yet acknowledged that a reconnect's Last-Event-ID can still resume from exactly; older
-    # ones are taken as delivered and committed. Far more than socket buffers can hold in flight.
-    sse_resume_window_events: int = Field(default=100_000, ge=1)
+    # ones are taken as delivered and committed. More than a 4 MiB socket buffer holds of 200-byte events; at most
+    # 24 bytes each per connection (gateway.resume_log).
+    sse_resume_window_events: int = Field(default=20_000, ge=1)
 
     streams_page_size_max: int = Field(default=1000, ge=1)
 

@@ -29,12 +29,16 @@ class Event:
         return orjson.loads(self.data)
 
 
-async def read_sse(response: httpx.Response) -> AsyncIterator[Comment | Event]:
-    """Comments and dispatched events, in order, until the stream ends."""
+def read_sse(response: httpx.Response) -> AsyncIterator[Comment | Event]:
+    """Comments and dispatched events of a streaming response, in order, until the stream ends."""
+    return parse_lines(response.aiter_lines())
+
+
+async def parse_lines(lines: AsyncIterator[str]) -> AsyncIterator[Comment | Event]:
     data: list[str] = []
     event_id: str | None = None
     name = "message"
-    async for line in response.aiter_lines():
+    async for line in lines:
         if line == "":
             if data:
                 yield Event(event_id, name, "\n".join(data))

@@ -39,7 +39,7 @@ def test_consecutive_records_of_a_partition_share_a_run() -> None:
     log = ResumeLog(window=10_000)
     log.sent((0, o) for o in range(1000))
     log.sent((1, o) for o in range(1000))
-    assert len(log._runs) == 2
+    assert log.runs == 2
     assert len(log) == 2000
     assert log.resume_at(EventPosition(0, 499)) == {0: 500, 1: 0}
 
@@ -47,7 +47,7 @@ def test_consecutive_records_of_a_partition_share_a_run() -> None:
 def test_gaps_from_compaction_stay_in_one_run() -> None:
     log = ResumeLog(window=100)
     log.sent([(0, 1), (0, 5), (0, 9)])
-    assert len(log._runs) == 1
+    assert log.runs == 1
     assert log.resume_at(EventPosition(0, 5)) == {0: 6}
 
 
@@ -80,3 +80,13 @@ def test_matches_a_brute_force_model() -> None:
         for partition, offset in sent[: index + 1]:
             expected[partition] = offset + 1
         assert log.resume_at(EventPosition(*sent[index])) == expected
+
+
+def test_folding_many_runs_keeps_memory_to_the_window() -> None:
+    log = ResumeLog(window=10)
+    for offset in range(10_000):
+        log.sent([(offset % 2, offset)])  # alternating partitions: a run per record
+    assert log.runs == 10
+    assert len(log._runs) <= 3 * 10 * 2  # folded runs are dropped in bulk
+    assert log.folded == {0: 9989, 1: 9990}  # offsets 9990.. are the window
+    assert log.resume_at(EventPosition(1, 9995)) == {0: 9995, 1: 9996}
