@@ -42,7 +42,8 @@ def negotiated(poll: Endpoint) -> Endpoint:
     """`poll` for JSON clients, the event stream for those whose Accept header asks for one."""
 
     async def events(request: Request) -> Response:
-        if sse.wants_event_stream(request.headers.get("accept")):
+        # HEAD stays a poll: a stream whose body is never sent would hold a member until the client left.
+        if request.method == "GET" and sse.wants_event_stream(request.headers.get("accept")):
             return await open_stream(request)
         response = await poll(request)
         response.headers.append("vary", "accept")
