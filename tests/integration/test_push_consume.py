@@ -263,16 +263,20 @@ async def test_a_paused_reader_holds_at_most_one_batch_in_the_gateway(
         async with slow.stream("GET", events_url(stream), params=params, headers=SSE) as response:
             reader = read_sse(response)
             first = await take(reader, 1)
-            # Paused. Wait (bounded) until the gateway's write is blocked on this client.
+            # Paused. Wait (bounded) until the gateway's write is blocked on this client and it stopped reading.
+            steady, written = 0, -1.0
             for _ in range(300):
                 sampled = await metrics(client)
-                if sampled["kafkagate_sse_blocked_writes"][()] >= 1:
+                now = sampled.get("kafkagate_consumed_events_total", {}).get((("stream", stream),), 0.0)
+                blocked = sampled["kafkagate_sse_blocked_writes"][()] >= 1
+                steady = steady + 1 if blocked and now == written else 0
+                written = now
+                if steady == 5:
                     break
                 await asyncio.sleep(0.1)
             else:
-                raise AssertionError("the gateway never blocked on the paused client")
+                raise AssertionError(f"the gateway never settled on the paused client ({written} events written)")
             buffered = sampled["kafkagate_sse_buffered_events"][()]
-            written = sampled["kafkagate_consumed_events_total"][(("stream", stream),)]
             assert 0 < buffered <= BUFFER_EVENTS
             assert written < total - BUFFER_EVENTS, "the gateway read on from Kafka while the client was paused"
             rest = await take(reader, total - 1)
