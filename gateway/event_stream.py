@@ -129,7 +129,10 @@ class EventStream(Response):
                 await self._write(send, sse.retry(RETRY_MS) + sse.comment("connected"), stall_s)
                 started = True
             self._seek = None
-            events = result.events
+            # A rebalance puts a partition back at its committed offset, which is behind what this connection has
+            # sent (it commits only on resume and behind the window): what was sent already is skipped.
+            sent = connection.log.next_offsets
+            events = [e for e in result.events if e["offset"] >= sent.get(e["partition"], 0)]
             if not events:
                 connection.log.started(result.positions)
                 if time.monotonic() - quiet_since >= heartbeat_s:
@@ -143,10 +146,13 @@ class EventStream(Response):
             connection.log.started({**result.positions, **firsts})
             # Logged before the write: a record logged but never written is after anything a client can name.
             folded = connection.log.sent((item["partition"], item["offset"]) for item in events)
-            frames = b"".join(sse.event(orjson.dumps(item), event_id=item["eventId"]) for item in events)
+            documents = [orjson.dumps(item) for item in events]
+            frames = b"".join(
+                sse.event(data, event_id=item["eventId"]) for data, item in zip(documents, events, strict=True)
+            )
             await self._write(send, frames, stall_s)
             connection.buffered = 0
-            self._metrics.consumed(session.stream, len(events), result.size_bytes)
+            self._metrics.consumed(session.stream, len(events), sum(map(len, documents)))
             if folded:
                 await self._commit_folded(folded)
             quiet_since = time.monotonic()

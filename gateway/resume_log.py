@@ -33,6 +33,7 @@ class ResumeLog:
         self._runs = array("q")
         self._head = 0
         self._held = 0  # offsets covered by the live runs
+        self.next_offsets: dict[int, int] = {}  # partition -> the offset after the last one sent
 
     def __len__(self) -> int:
         return self._held
@@ -53,6 +54,7 @@ class ResumeLog:
         runs = self._runs
         for partition, offset in events:
             self.starts.setdefault(partition, offset)
+            self.next_offsets[partition] = offset + 1
             if self.runs and runs[-3] == partition and offset > runs[-1]:
                 self._held += offset - runs[-1]
                 runs[-1] = offset

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,9 @@ class ConsumerSession:
         Once `draining` is set, polls stop waiting for records. `pushed`: the member of an event-stream connection."""
         self.group, self.stream = group, stream
         self.pushed = pushed
+        # Where this member's reader is, by partition, when that is ahead of the group's commits (an event stream
+        # commits rarely): a rebalance that gives a partition back puts it there, not at the committed offset.
+        self.own_positions: Callable[[], Mapping[int, int]] | None = None
         self._draining = draining or asyncio.Event()
         self._settings = settings
         reset = initial if initial in ("earliest", "latest") else "latest"
@@ -107,6 +111,10 @@ class ConsumerSession:
                 self.committed.pop(tp, None)
             else:
                 self.committed[tp] = committed
+        mine = {} if self.own_positions is None else self.own_positions()
+        for tp in assigned:
+            if tp.partition in mine:
+                self.consumer.seek(tp, mine[tp.partition])
         self._assignment_seen.set()
 
     async def close(self) -> None:

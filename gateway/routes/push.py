@@ -91,6 +91,7 @@ async def open_stream(request: Request) -> Response:
                 "a poll consumer of this group holds this stream on this gateway; close it with "
                 "DELETE /api/v1/consumers/{group}/sessions or use another group"
             )
+        session.own_positions = lambda: connection.log.next_offsets
         try:
             if seen is not None:
                 resumed = previous.resume_at(seen) if previous is not None else None

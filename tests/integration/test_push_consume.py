@@ -409,3 +409,33 @@ async def test_sigterm_ends_event_streams_at_once_and_the_gateway_exits_zero(
     assert "Exception in ASGI application" not in text, tail(log_path)
     state, members = await group_in_kafka(admin, group)
     assert (state, members) == ("Empty", [])
+
+
+async def test_a_rebalance_of_the_group_neither_repeats_nor_skips_events(
+    client: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
+) -> None:
+    pushed, polled = await new_stream(partitions=2), await new_stream(partitions=1)
+    group = new_group()
+    first = await produce_json(kafka_bootstrap, pushed, ({"n": n} for n in range(6)))
+    params = {"consumerGroup": group, "offset": "earliest"}
+    async with client.stream("GET", events_url(pushed), params=params, headers=SSE) as response:
+        reader = read_sse(response)
+        before = await take(reader, 6)
+        # A member of the same group for another stream joins on this gateway: the group rebalances, and the
+        # stream's member gets its partitions back with nothing committed (a reset to `earliest` would repeat).
+        joined = await poll_response(client, polled, group, timeout=2000)
+        assert joined.status_code == 200, joined.text
+        second = await produce_json(kafka_bootstrap, pushed, ({"n": n} for n in range(6, 10)))
+        after = await take(reader, 4)
+        more = [item async for item, _ in _zip_heartbeat(reader)]
+    positions = [(e.document["partition"], e.document["offset"]) for e in before + after]
+    assert sorted(positions) == sorted(first + second)
+    assert more == []
+
+
+async def _zip_heartbeat(reader: AsyncIterator[Comment | Event]) -> AsyncIterator[tuple[Event, None]]:
+    """Events that arrive before the next heartbeat (there should be none)."""
+    async for item in reader:
+        if isinstance(item, Comment):
+            return
+        yield item, None
