@@ -15,6 +15,7 @@ def test_resume_after_the_named_event_on_every_partition() -> None:
     assert log.resume_at(EventPosition(1, 7)) == {0: 12, 1: 8, 2: 3}
     assert log.resume_at(EventPosition(0, 10)) == {0: 11, 1: 7, 2: 3}
     assert log.resume_at(EventPosition(1, 8)) == {0: 13, 1: 9, 2: 4}
+    assert log.next_offsets == {0: 13, 1: 9, 2: 4}
 
 
 def test_an_event_this_connection_never_sent_is_unknown() -> None:
