@@ -160,9 +160,9 @@ class ConsumerSession:
         except TimeoutError:
             raise ge.OperationTimeout("the consumer group did not assign partitions in time") from None
 
-    async def resume(self, offsets: dict[int, int]) -> dict[int, int]:
-        """Commit `offsets` (partition -> next offset) for the partitions this member holds and read on from there;
-        returns what it committed, leaving partitions other members hold alone (call with `lock` held)."""
+    async def resume(self, offsets: dict[int, int]) -> None:
+        """Commit `offsets` (partition -> next offset) for the partitions this member holds and read on from there,
+        leaving partitions other members hold alone (call with `lock` held)."""
         await self._wait_assigned()
         held = {tp: offsets[tp.partition] for tp in sorted(self.assigned) if tp.partition in offsets}
         try:
@@ -176,7 +176,6 @@ class ConsumerSession:
             raise translate(exc, stream=self.stream) from exc
         finally:
             self.touch()
-        return {tp.partition: offset for tp, offset in held.items()}
 
     async def _fetch(self, limit: int, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
         """`getmany`, cut short when the gateway starts draining. Cancelling a waiting `getmany` is safe: aiokafka
