@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from gateway import errors as ge
 from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator, OpenAuthenticator
@@ -29,6 +29,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
 from gateway.overload import InflightBytes, OverloadMiddleware
+from gateway.pages import routes as page_routes
 from gateway.publishing import Publisher
 from gateway.quotas import Quota, QuotaTable
 from gateway.rate_limiting import RateLimitMiddleware
@@ -189,7 +190,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
             ("kafkagate_produce_inflight_capacity_bytes", "KAFKAGATE_MAX_INFLIGHT_PRODUCE_BYTES", inflight.capacity),
         ]
     )
-    route_table = routes()
+    route_table: list[BaseRoute] = [*routes(), *page_routes()]
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
