@@ -13,6 +13,7 @@ from gateway.pages.assets import STATIC, Assets, page
 
 FILES = (
     "console.css",
+    "favicon.svg",
     "app.js",
     "api.js",
     "charts.js",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -27,13 +26,13 @@ def browser() -> Iterator[WebDriver]:
         yield driver
 
 
-@pytest.fixture
-def gateway_url(kafka_bootstrap: str, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def gateway_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A `kafkagate serve` process that requires bearer tokens (ROOT_TOKEN is its root credential).
 
     The browser tests are synchronous (Selenium blocks), so this fixture and the tests run outside the event loop.
     """
-    log = tmp_path / "gateway.log"
+    log = tmp_path_factory.mktemp("browser-gateway") / "gateway.log"
     env = {"KAFKAGATE_AUTH": "required", "KAFKAGATE_ADMIN_TOKEN": ROOT_TOKEN, "KAFKAGATE_ACCESS_LOG": "false"}
     with served_gateway(kafka_bootstrap, log, env) as (process, url):
         asyncio.run(wait_ready(process, url, log))

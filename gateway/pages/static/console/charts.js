@@ -59,18 +59,19 @@ export function lineChart(series, { name, label, format = short, width = 380, he
   svg.append(
     s("polygon", { class: "area", points: `${xy[0][0].toFixed(1)},${baseline} ${line} ${xy[xy.length - 1][0].toFixed(1)},${baseline}` }),
     s("polyline", { class: "line", points: line }),
+    s("circle", { class: "dot", cx: xy[xy.length - 1][0].toFixed(1), cy: xy[xy.length - 1][1].toFixed(1), r: 3 }),
     s("text", { x: PAD.left, y: height - 4, class: "tick" }, clock(t0)),
     s("text", { x: width - PAD.right, y: height - 4, class: "tick", "text-anchor": "end" }, clock(points[points.length - 1][0])),
   );
   return svg;
 }
 
-export function barChart(items, { name, label, width = 380 }) {
+export function barChart(items, { name, label, width = 480 }) {
   const rowH = 18;
   const height = PAD.top + items.length * rowH + 6;
   const peak = items.reduce((m, item) => Math.max(m, item.value), 0);
   const top = niceMax(peak);
-  const labelW = 90;
+  const labelW = Math.min(200, 12 + 6 * items.reduce((m, item) => Math.max(m, item.label.length), 0));
   const plotW = width - labelW - 60;
   const svg = s("svg", {
     class: "chart",

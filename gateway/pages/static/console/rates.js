@@ -1,6 +1,10 @@
 // Rates and histories computed in the browser from counters the API returns (end offsets, lag).
 
-// Per-second rate of a growing counter between two observations.
+// Observations closer together than this are one observation: a page that refreshes early (a filter typed
+// into) would otherwise compute rates over a few milliseconds and chart noise.
+export const MIN_GAP_MS = 1000;
+
+// Per-second rate of a growing counter between two observations at least MIN_GAP_MS apart.
 export class RateMeter {
   constructor() {
     this.last = new Map();
@@ -8,10 +12,11 @@ export class RateMeter {
 
   observe(key, value, atMs = Date.now()) {
     const before = this.last.get(key);
-    this.last.set(key, { value, atMs });
-    if (!before || atMs <= before.atMs) return null;
+    if (before && atMs - before.atMs < MIN_GAP_MS) return before.rate;
     // A counter that went down (a stream deleted and created again) starts over.
-    return Math.max(0, value - before.value) / ((atMs - before.atMs) / 1000);
+    const rate = before ? Math.max(0, value - before.value) / ((atMs - before.atMs) / 1000) : null;
+    this.last.set(key, { value, atMs, rate });
+    return rate;
   }
 }
 
@@ -24,6 +29,8 @@ export class Series {
 
   push(value, atMs = Date.now()) {
     if (value === null || value === undefined || Number.isNaN(value)) return;
+    const last = this.points[this.points.length - 1];
+    if (last && atMs - last[0] < MIN_GAP_MS) return;
     this.points.push([atMs, value]);
     if (this.points.length > this.capacity) this.points.shift();
   }

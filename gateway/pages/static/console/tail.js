@@ -112,6 +112,7 @@ export function page(main, [stream], ctx) {
     rows.replaceChildren();
     state.textContent = `joining as ${group}…`;
     state.dataset.listening = "false";
+    state.dataset.group = group;
     run(generation);
   }
 
