@@ -15,19 +15,25 @@ from tests.integration.serving import served_gateway, wait_ready
 ROOT_TOKEN = "kg_browser_root_" + "b" * 40
 
 
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
+@pytest.fixture(scope="session")
+def browser_installed() -> None:
     reason = chromium.missing()
     if reason is not None:
         if chromium.required():
             pytest.fail(f"{chromium.REQUIRE}=1 but {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture
+def browser(browser_installed: None) -> Iterator[WebDriver]:
     with chromium.chromium() as driver:
         yield driver
 
 
 @pytest.fixture(scope="session")
-def gateway_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gateway_url(
+    browser_installed: None, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A `kafkagate serve` process that requires bearer tokens (ROOT_TOKEN is its root credential).
 
     The browser tests are synchronous (Selenium blocks), so this fixture and the tests run outside the event loop.

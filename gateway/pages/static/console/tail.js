@@ -1,6 +1,6 @@
 // A live tail: long polls of the consume API as the only member of a consumer group of this tab's own.
-// The group commits nothing, so Kafka forgets it once its member is closed (on leaving the page, or the gateway's
-// idle timeout after the tab is gone).
+// The group commits nothing. Leaving the page closes its member and deletes the group; when the tab is closed
+// instead, the member goes at the gateway's idle timeout and Kafka drops the empty group on its own later.
 import { api, headers, path } from "./api.js";
 import { h, replace, table } from "./dom.js";
 import { clock, count, json, rate } from "./format.js";
@@ -20,8 +20,11 @@ function tabId() {
 }
 
 function closeMember(group) {
-  // keepalive: the request still goes out when the tab is closing.
-  fetch(path("/api/v1/consumers/{}/sessions", group), { method: "DELETE", headers: headers(), keepalive: true }).catch(() => {});
+  // keepalive: the first request still goes out when the tab is closing; the second only if the page lives on.
+  const sent = { headers: headers(), keepalive: true };
+  fetch(path("/api/v1/consumers/{}/sessions", group), { method: "DELETE", ...sent })
+    .then((closed) => closed.ok && fetch(path("/api/v1/consumers/{}", group), { method: "DELETE", ...sent }))
+    .catch(() => {});
 }
 
 export function page(main, [stream], ctx) {
