@@ -70,6 +70,11 @@ def console_errors(driver: WebDriver) -> list[dict[str, Any]]:
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
+def screenshots() -> bool:
+    """Whether this run saves screenshots (tests may then wait for a page worth showing)."""
+    return bool(os.environ.get(SCREENSHOT_DIR))
+
+
 def screenshot(driver: WebDriver, name: str) -> None:
     """Save the window as `<KAFKAGATE_SCREENSHOT_DIR>/<name>.png` when that variable is set."""
     folder = os.environ.get(SCREENSHOT_DIR)

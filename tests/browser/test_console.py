@@ -128,6 +128,7 @@ def test_console_walkthrough(
         # Sign in: a wrong token is refused and nothing is kept; the right one is kept in this tab only.
         browser.get(f"{gateway_url}/console")
         token = until(browser, lambda d: d.find_element(By.ID, "token"), "the sign-in form")
+        assert not browser.find_element(By.ID, "nav").is_displayed(), "navigation shown before signing in"
         chromium.screenshot(browser, "console-sign-in")
         token.send_keys("kg_not_a_key_" + "x" * 40)
         browser.find_element(By.ID, "sign-in-submit").click()
@@ -140,6 +141,7 @@ def test_console_walkthrough(
         token.send_keys(ROOT_TOKEN)
         browser.find_element(By.ID, "sign-in-submit").click()
         until(browser, lambda d: d.find_elements(By.ID, "new-stream"), "the streams page")
+        assert browser.find_element(By.ID, "nav").is_displayed()
         assert ROOT_TOKEN in browser.execute_script("return sessionStorage.getItem('kafkagate.session')")
         assert browser.execute_script("return localStorage.length") == 0
 
@@ -275,6 +277,8 @@ def test_console_walkthrough(
         before = chart(browser)[1]
         until(browser, lambda d: chart(d)[1] != before, "the throughput chart to move")
         assert int(text(browser, f"{card} h3").split("(")[1].rstrip(")")) >= 1, "no open window shown"
+        if chromium.screenshots():
+            until(browser, lambda d: points(d, f"{card} svg[data-chart=throughput]") >= 8, "a chart worth showing")
         chromium.screenshot(browser, "console-processors")
         metrics = api.get(f"/api/v1/processors/{processor_id}/metrics").json()
         assert metrics["status"] == "running"
