@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Collection
 from importlib.resources import files
+from os import PathLike
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 STATIC = Path(str(files("gateway.pages") / "static"))
 
@@ -29,6 +31,16 @@ class Assets(StaticFiles):
         if path not in self.names:
             return "", None
         return super().lookup_path(path)
+
+    def file_response(
+        self, full_path: PathLike[str] | str, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        # Revalidated on every load (a 304 while the ETag holds), so a page never runs an upgraded gateway's
+        # HTML with a previous version's scripts.
+        response.headers["cache-control"] = "no-cache"
+        response.headers["x-content-type-options"] = "nosniff"
+        return response
 
 
 def page_response(html: str, csp: str) -> Response:

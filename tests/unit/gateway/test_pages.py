@@ -98,3 +98,11 @@ def test_no_page_file_names_another_origin() -> None:
     for path in files:
         found = OTHER_ORIGIN.findall(path.read_text(encoding="utf-8"))
         assert found == [], f"{path.relative_to(STATIC)} names {found}"
+
+
+async def test_assets_are_revalidated_on_every_load(client: httpx.AsyncClient) -> None:
+    first = await client.get("/console/assets/app.js")
+    assert first.headers["cache-control"] == "no-cache"
+    assert first.headers["content-type"].startswith("text/javascript")  # ES modules load only with a JS type
+    again = await client.get("/console/assets/app.js", headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304
