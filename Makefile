@@ -9,7 +9,8 @@ SOURCES     := gateway processors schemas tests scripts bench
 
 export KAFKAGATE_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: install run serve worker test unit lint typecheck openapi bench kafka-install kafka-up kafka-down kafka-status clean
+.PHONY: install run serve worker test unit lint typecheck openapi bench kafka-install kafka-up kafka-down kafka-status clean \
+        browser screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +63,23 @@ test: install lint typecheck
 # The committed contract (schemas/openapi.json); tests/contract fails until it is regenerated after an API change.
 openapi: install
 	$(PY) -m scripts.openapi
+
+# Debian's chromium and chromedriver, for tests/browser (which skip without them unless KAFKAGATE_REQUIRE_BROWSER=1).
+# Idempotent: installs only what is missing; needs root (or sudo).
+BROWSER_PACKAGES ?= chromium chromium-driver fonts-liberation
+SUDO ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+		echo "browser: chromium and chromedriver already installed, nothing to do ($$(/usr/bin/chromedriver --version))"; \
+	else \
+		echo "browser: installing $(BROWSER_PACKAGES) with apt-get"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES); \
+	fi
+
+# The PNGs of docs/screenshots, taken by the browser tests while they walk through each page.
+screenshots: install browser
+	KAFKAGATE_REQUIRE_BROWSER=1 KAFKAGATE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(VENV)/bin/pytest tests/browser $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from gateway import errors as ge
 from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator, OpenAuthenticator
@@ -29,6 +29,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
 from gateway.overload import InflightBytes, OverloadMiddleware
+from gateway.pages import routes as page_routes
 from gateway.publishing import Publisher
 from gateway.push_streams import PushStreams
 from gateway.quotas import Quota, QuotaTable
@@ -201,7 +202,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
             ("kafkagate_sse_blocked_writes", "SSE connections waiting for their client to read", push_streams.writing),
         ]
     )
-    route_table = routes()
+    route_table: list[BaseRoute] = [*routes(), *page_routes()]
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

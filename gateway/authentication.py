@@ -25,7 +25,8 @@ from schemas.keys import KeyRecord
 # /metrics checks KAFKAGATE_METRICS_TOKEN itself when one is set: scrapers hold no API keys, and a scrape must not
 # spend a key's quota.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/auth/token", "/metrics"})
-PUBLIC_PREFIXES = ("/docs",)
+# The browser pages and their files (gateway.pages): they hold no data, and call the API with the user's token.
+PUBLIC_PREFIXES = ("/docs", "/console")
 ROOT = Principal(key_id="root", scopes=ALL_SCOPES, root=True)
 _AUTHORIZATION = b"authorization"
 _TENANT = b"x-tenant-id"

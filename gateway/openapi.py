@@ -91,6 +91,22 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/openapi.json", "This document", errors=(), public=True),
     Operation(
         "get",
+        "/docs",
+        "This document as a browsable reference (Swagger UI)",
+        errors=(),
+        public=True,
+        media_type="text/html",
+    ),
+    Operation(
+        "get",
+        "/console",
+        "The operator console: streams, groups, processors, a live tail",
+        errors=(),
+        public=True,
+        media_type="text/html",
+    ),
+    Operation(
+        "get",
         "/metrics",
         "Prometheus metrics of this gateway process (text exposition format)",
         errors=(401,),
