@@ -7,6 +7,7 @@ default, with 413).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,10 +15,11 @@ from typing import Generic, TypeVar
 
 import orjson
 
-from kafkagate.client.errors import ApiError, KafkagateError
+from kafkagate.client.errors import ApiError, KafkagateError, ValidationFailed
 from kafkagate.client.models import BatchResult, Failed, Published
 
 F = TypeVar("F")
+_EVENT_FIELD = re.compile(r"^events\.(\d+)(?:\.|$)")
 _ENVELOPE_BYTES = len(b'{"events":[]}')
 
 
@@ -124,3 +126,22 @@ class BatchOutcome:
 
     def items(self) -> list[Published | Failed] | None:
         return None if self.result is None else self.result.results
+
+
+def rejected_events(error: ValidationFailed, size: int) -> dict[int, list[dict[str, object]]] | None:
+    """Which events of a batch a 422 names (`events.<i>....` fields), with their field errors; None when some
+    error is not about one event, so the batch as a whole was refused."""
+    found: dict[int, list[dict[str, object]]] = {}
+    for item in error.errors:
+        match = _EVENT_FIELD.match(str(item.get("field", "")))
+        if match is None or int(match.group(1)) >= size:
+            return None
+        found.setdefault(int(match.group(1)), []).append(item)
+    return found or None
+
+
+def rejection(index: int, error: ValidationFailed, errors: list[dict[str, object]]) -> Failed:
+    """The failure entry of one event a batch's 422 named."""
+    return Failed(
+        index=index, status="failed", code=error.code or 0, error=error.error, message=error.detail, errors=errors
+    )

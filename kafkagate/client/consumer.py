@@ -7,16 +7,18 @@
 An event counts as processed once the loop asks for the next one (its body returned). After each poll's
 events are processed, and before the next poll, the processed positions are committed (`last offset + 1` per
 partition). Leaving the `with` block normally commits the event in hand too (the body that ran `break` is
-done); leaving it by an exception commits only the events before it, so that one is delivered again. Without a
-`with` block, a loop that stops early commits the events before the current one when the iterator is closed.
+done); leaving it by an exception commits only the events before it. Without a `with` block, a loop that stops
+early commits the events before the current one when the iterator is closed.
+
+The gateway keeps each member's position in memory, one member per (group, stream) and gateway, shared by every
+client polling that pair there. So when the iterator stops with events it polled but did not finish (an
+exception, a `break` in the middle of a poll's events), it closes this gateway's members of the group
+(`DELETE /consumers/{group}/sessions`): the next poll starts a new member at the committed offsets and those
+events come again. A poll whose answer was lost is handled the same way. Other consumers of the same group on
+the same gateway are rewound with it: they may see events again, and never miss one.
 
 `start` (earliest, latest or an offset) is sent with the first poll only: for a new gateway-side member it is
 the reset policy (used when the group has no commits); a member that already exists is moved there.
-
-A poll whose answer was lost has moved the member past events nobody saw. The iterator then commits what was
-processed and closes this gateway's members of the group (`DELETE /consumers/{group}/sessions`), so the next
-poll starts a new member at the committed offsets and those events come again. Other consumers of the same
-group on the same gateway share that member and are rewound with it: they see events again, never miss any.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class _Positions:
         self.max_bytes = max_bytes
         self.until_idle = until_idle
         self.done: dict[int, int] = {}
+        self.polled: dict[int, int] = {}  # per partition, one past the last offset a poll returned
         self.committed: dict[int, int] = {}
         self.current: Event | None = None
         self.stopped = False
@@ -68,9 +71,17 @@ class _Positions:
         self._first_poll = False
         return offset
 
+    def received(self, poll: Poll) -> None:
+        for event in poll.events:
+            self.polled[event.partition] = max(self.polled.get(event.partition, 0), event.offset + 1)
+
+    def unfinished(self) -> bool:
+        """Whether a poll returned events the loop has not processed (the member's position is past them)."""
+        return any(self.done.get(p, -1) < o for p, o in self.polled.items())
+
     def rewound(self) -> None:
         """After the members were closed: a new member takes a reset policy (a string) without seeking."""
-        self.rewinds += 1
+        self.polled.clear()
         self._first_poll = isinstance(self.start, str)
 
     def mark(self, event: Event) -> None:
@@ -121,7 +132,7 @@ class Consumer:
                 if not poll.events and at.until_idle:
                     return
         finally:
-            self.commit()
+            self._finish()
 
     def stop(self) -> None:
         """End the iteration after the current event (callable from the loop body or another thread)."""
@@ -149,12 +160,23 @@ class Consumer:
             except TransportError:
                 if at.rewinds >= MAX_REWINDS:
                     raise
-                self.commit()
-                self._client.groups.close_sessions(at.group)
-                at.rewound()
+                at.rewinds += 1
+                self._rewind()
                 continue
             at.rewinds = 0
+            at.received(poll)
             return poll
+
+    def _rewind(self) -> None:
+        self.commit()
+        self._client.groups.close_sessions(self.positions.group)
+        self.positions.rewound()
+
+    def _finish(self) -> None:
+        if self.positions.unfinished():
+            self._rewind()
+        else:
+            self.commit()
 
     def __enter__(self) -> Consumer:
         return self
@@ -164,7 +186,7 @@ class Consumer:
         if exc_type is None and current is not None:
             self.positions.mark(current)
         self.stop()
-        self.commit()
+        self._finish()
 
 
 class AsyncConsumer:
@@ -205,7 +227,7 @@ class AsyncConsumer:
                 if not poll.events and at.until_idle:
                     return
         finally:
-            await self.commit()
+            await self._finish()
 
     def stop(self) -> None:
         self.positions.stopped = True
@@ -231,12 +253,23 @@ class AsyncConsumer:
             except TransportError:
                 if at.rewinds >= MAX_REWINDS:
                     raise
-                await self.commit()
-                await self._client.groups.close_sessions(at.group)
-                at.rewound()
+                at.rewinds += 1
+                await self._rewind()
                 continue
             at.rewinds = 0
+            at.received(poll)
             return poll
+
+    async def _rewind(self) -> None:
+        await self.commit()
+        await self._client.groups.close_sessions(self.positions.group)
+        self.positions.rewound()
+
+    async def _finish(self) -> None:
+        if self.positions.unfinished():
+            await self._rewind()
+        else:
+            await self.commit()
 
     async def __aenter__(self) -> AsyncConsumer:
         return self
@@ -246,4 +279,4 @@ class AsyncConsumer:
         if exc_type is None and current is not None:
             self.positions.mark(current)
         self.stop()
-        await self.commit()
+        await self._finish()

@@ -1,6 +1,10 @@
 """Batching producers: `send()` buffers, a batch goes out every `max_events` events (or `max_bytes`) or once
 the oldest event has waited `linger_ms`, whichever comes first.
 
+An event the gateway refuses on its own (a 422 naming `events.<i>`: a partition the stream lacks, a tombstone
+without a key) fails alone: it resolves to a `Failed` entry and the rest of its batch is sent again as a new
+request (the refused request was not stored under its key, so nothing is written twice).
+
 Each batch is one logical request with its own `Idempotency-Key`, kept across every retry of that batch, so a
 batch whose answer was lost and is sent again is written once. Batches go out one at a time, in order. While one
 is being sent (and retried: a 429 or 503 is waited out as its `Retry-After` says), a `send()` that fills the
@@ -19,20 +23,43 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import orjson
 
 from kafkagate.client import calls
-from kafkagate.client.batching import BatchOutcome, Buffer, Pending, ProduceStats, batch_body
-from kafkagate.client.errors import KafkagateError
-from kafkagate.client.models import Failed, Published
+from kafkagate.client.batching import (
+    BatchOutcome,
+    Buffer,
+    Pending,
+    ProduceStats,
+    batch_body,
+    rejected_events,
+    rejection,
+)
+from kafkagate.client.errors import KafkagateError, ValidationFailed
+from kafkagate.client.models import BatchResult, Failed, Published
 
 if TYPE_CHECKING:
     from kafkagate.client.async_client import AsyncClient
     from kafkagate.client.sync_client import Client
 
 Outcome = Published | Failed
+
+
+class _Resolvable(Protocol):
+    """A concurrent.futures or asyncio future of an event's outcome."""
+
+    def set_result(self, result: Outcome, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+    def exception(self) -> BaseException | None: ...
+
+
+R = TypeVar("R", bound=_Resolvable)
+
+
 OnBatch = Callable[[BatchOutcome], None]
 DEFAULT_MAX_EVENTS = 1000
 DEFAULT_MAX_BYTES = 900_000  # under the gateway's default 1 MiB body limit
@@ -66,9 +93,36 @@ class _Options:
         self.max_events = max_events
         self.max_bytes = max_bytes
 
-    def call(self, encoded: list[bytes]) -> calls.Call[Any]:
+    def call(self, encoded: list[bytes]) -> calls.Call[BatchResult]:
         body = batch_body(encoded, compression=self.compression, timeout_ms=self.timeout_ms)
         return calls.publish_encoded(self.stream, body, None)
+
+    def _reject(self, batch: list[Pending[R]], error: ValidationFailed) -> list[Pending[R]] | None:
+        """Fail the events `error` names; the others, to be sent again (None: the whole batch was refused)."""
+        named = rejected_events(error, len(batch))
+        if named is None:
+            return None
+        for index, errors in named.items():
+            batch[index].future.set_result(rejection(index, error, errors))
+        self.stats.failed[error.error] += len(named)
+        if self.on_batch is not None:
+            self.on_batch(BatchOutcome(len(named), error=error))
+        return [item for index, item in enumerate(batch) if index not in named]
+
+    def _fail(self, batch: list[Pending[R]], exc: KafkagateError) -> None:
+        self.stats.record_error(exc, len(batch))
+        for item in batch:
+            item.future.set_exception(exc)
+            item.future.exception()  # retrieved: the tally and on_batch report it, nobody need await each one
+        if self.on_batch is not None:
+            self.on_batch(BatchOutcome(len(batch), error=exc))
+
+    def _settle(self, batch: list[Pending[R]], result: BatchResult) -> None:
+        self.stats.record(result)
+        for item, entry in zip(batch, result.results, strict=True):
+            item.future.set_result(entry)
+        if self.on_batch is not None:
+            self.on_batch(BatchOutcome(len(batch), result=result))
 
 
 class Producer(_Options):
@@ -164,18 +218,17 @@ class Producer(_Options):
     def _send(self, batch: list[Pending[Future[Outcome]]]) -> None:
         try:
             result = self._client.run(self.call([item.encoded for item in batch]))
+        except ValidationFailed as exc:
+            rest = self._reject(batch, exc)
+            if rest is None:
+                self._fail(batch, exc)
+            elif rest:
+                self._send(rest)
+            return
         except KafkagateError as exc:
-            self.stats.record_error(exc, len(batch))
-            for item in batch:
-                item.future.set_exception(exc)
-            outcome = BatchOutcome(len(batch), error=exc)
-        else:
-            self.stats.record(result)
-            for item, entry in zip(batch, result.results, strict=True):
-                item.future.set_result(entry)
-            outcome = BatchOutcome(len(batch), result=result)
-        if self.on_batch is not None:
-            self.on_batch(outcome)
+            self._fail(batch, exc)
+            return
+        self._settle(batch, result)
 
     def _linger(self) -> None:
         while True:
@@ -275,19 +328,17 @@ class AsyncProducer(_Options):
     async def _send(self, batch: list[Pending[asyncio.Future[Outcome]]]) -> None:
         try:
             result = await self._client.run(self.call([item.encoded for item in batch]))
+        except ValidationFailed as exc:
+            rest = self._reject(batch, exc)
+            if rest is None:
+                self._fail(batch, exc)
+            elif rest:
+                await self._send(rest)
+            return
         except KafkagateError as exc:
-            self.stats.record_error(exc, len(batch))
-            for item in batch:
-                item.future.set_exception(exc)
-                item.future.exception()  # the tally and on_batch report it; nobody need await each future
-            outcome = BatchOutcome(len(batch), error=exc)
-        else:
-            self.stats.record(result)
-            for item, entry in zip(batch, result.results, strict=True):
-                item.future.set_result(entry)
-            outcome = BatchOutcome(len(batch), result=result)
-        if self.on_batch is not None:
-            self.on_batch(outcome)
+            self._fail(batch, exc)
+            return
+        self._settle(batch, result)
 
     async def _linger(self) -> None:
         loop = asyncio.get_running_loop()
