@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from kafkagate.cli import exit_codes, output
@@ -65,6 +68,11 @@ def run(argv: list[str]) -> int:
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         return exit_codes.INTERRUPTED
+    except output.ReaderGone:
+        # The reader went away (`kafkagate tail s | head`): not a failure. Python would report the pipe again
+        # when it flushes standard output at exit, so that flush goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exit_codes.OK
     except KafkagateError as exc:
         output.error(exc, as_json=session.json)
         return exit_codes.for_error(exc)
@@ -74,8 +82,6 @@ def run(argv: list[str]) -> int:
 
 
 def main() -> None:
-    import sys
-
     raise SystemExit(run(sys.argv[1:]))
 
 

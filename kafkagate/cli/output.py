@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+class ReaderGone(Exception):
+    """Standard output's reader went away (`kafkagate tail s | head`)."""
+
+
 def document(value: BaseModel | dict[str, Any] | list[Any]) -> Any:
     """The wire form of a response model (camelCase names, only the fields the gateway sent), or the value."""
     if isinstance(value, BaseModel):
@@ -24,14 +28,27 @@ def document(value: BaseModel | dict[str, Any] | list[Any]) -> Any:
 
 def print_json(value: BaseModel | dict[str, Any] | list[Any], *, indent: bool = True) -> None:
     option = orjson.OPT_INDENT_2 if indent else 0
-    sys.stdout.buffer.write(orjson.dumps(document(value), option=option) + b"\n")
-    sys.stdout.flush()
+    write_line(orjson.dumps(document(value), option=option))
+
+
+def write_line(data: bytes) -> None:
+    """One line on standard output, flushed (a tail's reader sees each event as it comes)."""
+    try:
+        sys.stdout.buffer.write(data + b"\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise ReaderGone from None
 
 
 def console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits with 1 here; `kafkagate.cli.app.run` treats a reader that went away as success.
+            raise ReaderGone
+
+    return QuietConsole(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -8,7 +8,6 @@ group when it stops, so tails leave nothing behind.
 from __future__ import annotations
 
 import secrets
-import sys
 from typing import Any
 
 import click
@@ -64,8 +63,7 @@ def _printer(as_json: bool) -> Any:
     if as_json:
 
         def print_json(event: Event) -> None:
-            sys.stdout.buffer.write(orjson.dumps(output.document(event)) + b"\n")
-            sys.stdout.flush()
+            output.write_line(orjson.dumps(output.document(event)))
 
         return print_json
     from rich.text import Text
