@@ -1,6 +1,7 @@
 """`kafkagate tail STREAM`: print events as they arrive, as a consumer-group member.
 
-With `--group`, it is an ordinary at-least-once consumer of that group (it commits what it printed). Without,
+With `--group`, it is an ordinary at-least-once consumer of that group: it starts at the group's commits (or
+`--from`, which moves a member this gateway already holds for the group) and commits what it printed. Without,
 it uses a group of its own, `kafkagate-tail-<random>`, starting at `--from` (latest by default), and deletes that
 group when it stops, so tails leave nothing behind.
 """
@@ -30,11 +31,16 @@ def _start(raw: str) -> int | str:
 @click.command()
 @click.argument("stream")
 @click.option("-g", "--group", default=None, help="consume as this group (commits); default: a throwaway group")
-@click.option("--from", "start", default="latest", show_default=True, help="earliest, latest or an offset")
+@click.option(
+    "--from",
+    "start",
+    default=None,
+    help="earliest, latest or an offset; without it a throwaway group starts at latest and --group at its commits",
+)
 @click.option("-n", "--count", type=click.IntRange(1), default=None, help="stop after this many events")
 @click.option("--idle-exit", is_flag=True, help="stop at the first poll that finds nothing new")
 @connection_options
-def tail(stream: str, group: str | None, start: str, count: int | None, idle_exit: bool) -> int:
+def tail(stream: str, group: str | None, start: str | None, count: int | None, idle_exit: bool) -> int:
     """Print STREAM's events as they arrive, until Ctrl-C (exit 0), --count events or --idle-exit."""
     ctx = session()
     client = ctx.client()
@@ -43,7 +49,9 @@ def tail(stream: str, group: str | None, start: str, count: int | None, idle_exi
     group_id = group or f"kafkagate-tail-{secrets.token_hex(6)}"
     printer = _printer(ctx.json)
     seen = 0
-    consumer = client.consumer(stream, group_id, start=_start(start), limit=500, timeout_ms=1000, until_idle=idle_exit)
+    # For a group that may already have a member on this gateway, any offset is a seek: send one only when asked.
+    begin = _start(start) if start is not None else ("latest" if throwaway else None)
+    consumer = client.consumer(stream, group_id, start=begin, limit=500, timeout_ms=1000, until_idle=idle_exit)
     try:
         with consumer:
             for event in consumer:
