@@ -89,6 +89,10 @@ def cli(capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPa
     return invoke
 
 
+def tail_groups(client: Client) -> set[str]:
+    return {g.group_id for g in client.groups.list().consumer_groups if g.group_id.startswith("kafkagate-tail-")}
+
+
 def json_of(result: Ran | subprocess.CompletedProcess[bytes]) -> Any:
     assert result.returncode == 0, result.stderr.decode()
     return orjson.loads(result.stdout)
@@ -151,6 +155,7 @@ async def test_tail_under_a_terminal_prints_events_as_they_arrive_and_stops_on_c
     with Client(gateway_url, ROOT_TOKEN) as client:
         client.streams.create(name, partitions=2)
         client.events.publish(name, {"first": True}, key="before")
+        before = tail_groups(client)
         terminal = Terminal([KAFKAGATE, "tail", name, "--from", "earliest"], environment(gateway_url))
         try:
             terminal.expect(r'"first":true', timeout_s=30)
@@ -161,8 +166,7 @@ async def test_tail_under_a_terminal_prints_events_as_they_arrive_and_stops_on_c
             assert terminal.wait(timeout_s=30) == 0
         finally:
             terminal.close()
-        groups = [g.group_id for g in client.groups.list().consumer_groups]
-        assert not [g for g in groups if g.startswith("kafkagate-tail-")], "the throwaway group was deleted"
+        assert tail_groups(client) == before, "the throwaway group was deleted"
 
 
 async def test_produce_under_a_terminal_shows_progress_and_a_summary(gateway_url: str, tmp_path: Path) -> None:
