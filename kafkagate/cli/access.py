@@ -1,5 +1,5 @@
-"""`kafkagate keys create|list|describe|revoke`, `kafkagate tenants create|list|describe`, `kafkagate auth token`
-and `kafkagate status`."""
+"""Who may do what: `kafkagate keys create|list|describe|revoke`, `kafkagate tenants create|list|describe` and
+`kafkagate auth token`."""
 
 from __future__ import annotations
 
@@ -152,17 +152,6 @@ def token(api_key: str) -> None:
         output.print_json(issued)
         return
     click.echo(issued.access_token)
-
-
-@click.command()
-@connection_options
-def status() -> None:
-    """Whether the gateway is up and connected to Kafka (exit 7 when it is not)."""
-    ready = session().client().ready()
-    if session().json:
-        output.print_json(ready)
-        return
-    output.fields("gateway", list(ready.items()) if isinstance(ready, dict) else [("status", ready)])
 
 
 def _show(model: Any, title: str) -> None:

@@ -8,11 +8,11 @@ import sys
 import click
 
 from kafkagate.cli import exit_codes, output
-from kafkagate.cli.access import auth, keys, status, tenants
+from kafkagate.cli.access import auth, keys, tenants
 from kafkagate.cli.groups import groups
 from kafkagate.cli.processors import processors
 from kafkagate.cli.produce import produce
-from kafkagate.cli.session import Session, connection_options
+from kafkagate.cli.session import Session, connection_options, session
 from kafkagate.cli.streams import streams
 from kafkagate.cli.tail import tail
 from kafkagate.client.errors import KafkagateError
@@ -50,7 +50,18 @@ def worker() -> None:
     main(["worker"])
 
 
-for command in (streams, produce, tail, groups, processors, keys, tenants, auth, status):
+@kafkagate.command()
+@connection_options
+def status() -> None:
+    """Whether the gateway is up and connected to Kafka (exit 7 when it is not)."""
+    ready = session().client().ready()
+    if session().json:
+        output.print_json(ready)
+        return
+    output.fields("gateway", list(ready.items()) if isinstance(ready, dict) else [("status", ready)])
+
+
+for command in (streams, produce, tail, groups, processors, keys, tenants, auth):
     kafkagate.add_command(command)
 
 
