@@ -149,7 +149,8 @@ async def test_a_lost_answer_is_retried_under_the_same_key_and_written_once(
     with Client(gateway_url, ROOT_TOKEN, transport=transport) as client:
         name = unique("client")
         client.streams.create(name, partitions=2)
-        with client.producer(name, max_events=50) as producer:
+        # Only the 50th send cuts the batch (a linger flush could split it under load).
+        with client.producer(name, max_events=50, linger_ms=600_000) as producer:
             for i in range(50):
                 producer.send({"n": i})
         assert producer.stats.published == 50
