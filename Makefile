@@ -5,7 +5,7 @@ PY          := $(VENV)/bin/python
 KAFKA_DIR   ?= $(HOME)/.cache/kafkagate/broker-9092
 KAFKA_PORT  ?= 9092
 PYTEST_ARGS ?=
-SOURCES     := gateway processors schemas tests scripts bench
+SOURCES     := gateway processors schemas kafkagate tests scripts bench
 
 export KAFKAGATE_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 

@@ -1,4 +1,5 @@
-"""`kafkagate serve` runs the gateway; `kafkagate worker` runs stream processors."""
+"""`kafkagate serve` runs the gateway; `kafkagate worker` runs stream processors. The client commands
+(`kafkagate streams ...`, `produce`, `tail`, ...) live in `kafkagate.cli`."""
 
 from __future__ import annotations
 
@@ -63,11 +64,16 @@ def worker() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from kafkagate import cli as client_cli  # imports nothing of the client until one of its commands runs
+
+    args_given = sys.argv[1:] if argv is None else argv
+    if client_cli.handles(args_given):
+        raise SystemExit(client_cli.run(args_given))
     parser = argparse.ArgumentParser(prog="kafkagate", description="HTTP gateway for Apache Kafka")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP gateway (settings from KAFKAGATE_* variables)")
     sub.add_parser("worker", help="run the processor supervisor (Faust worker processes for every processor)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_given)
     # Until the settings are read and name the log format (`gateway.log_format.configure`).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
