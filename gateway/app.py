@@ -44,7 +44,7 @@ from gateway.routes import (
     streams,
     tenants,
 )
-from gateway.seeds import ingest, intake
+from gateway.seeds import ingest, intake, logs
 from gateway.settings import Settings
 from gateway.telemetry import TelemetryMiddleware
 from gateway.tenants import TenantStore
@@ -161,6 +161,7 @@ def routes() -> list[Route]:
         # Seed APIs: each answers in its own document's envelope (gateway.envelopes).
         Route("/v1/streams/ingest", guarded("produce", ingest.ingest), methods=["POST"]),
         *intake.routes(),
+        *logs.routes(),
     ]
 
 

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     intake_stream: str = "events"
     intake_stream_partitions: int = Field(default=3, ge=1)
 
+    # --- event logs with views (seed 002, `/logs`) ---
+    # How long `query?after=N` waits for the view to reach sequence N before answering 504 `timeout`.
+    view_query_wait_ms: int = Field(default=10_000, ge=0, le=120_000)
+
     # --- quotas and overload ---
     # Per key token buckets (a key's own `rateLimit` overrides these); 0 turns a bucket off.
     rate_limit_requests_per_s: float = Field(default=1000.0, ge=0)

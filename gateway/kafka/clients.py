@@ -20,6 +20,7 @@ from gateway.kafka.sessions import SessionManager
 from gateway.kafka.table import ReplicatedTable
 from gateway.settings import Settings
 from schemas.keys import KEYS_TOPIC, Stored, decode_stored
+from schemas.logs import LOGS_TOPIC, VIEW_STATE_TOPIC, Registered, ViewState, decode_registered, decode_view_state
 from schemas.stream_schemas import SCHEMAS_TOPIC, StreamSchemaRecord, decode_stream_schema
 from schemas.tenants import TENANTS_TOPIC, TenantRecord, decode_tenant
 
@@ -44,6 +45,13 @@ class KafkaClients:
         )
         self.schemas: ReplicatedTable[StreamSchemaRecord] = ReplicatedTable(
             settings, self.admin, self.producer, SCHEMAS_TOPIC, decode_stream_schema
+        )
+        # Seed 002's event logs: the registry of logs and views, and the states view hosts publish.
+        self.logs: ReplicatedTable[Registered] = ReplicatedTable(
+            settings, self.admin, self.producer, LOGS_TOPIC, decode_registered
+        )
+        self.view_states: ReplicatedTable[ViewState] = ReplicatedTable(
+            settings, self.admin, self.producer, VIEW_STATE_TOPIC, decode_view_state
         )
         self.idempotency = IdempotencyLog(settings, self.admin)
         self._connector: asyncio.Task[None] | None = None
@@ -113,6 +121,8 @@ class KafkaClients:
                 await self.keys.close()
                 await self.tenants.close()
                 await self.schemas.close()
+                await self.logs.close()
+                await self.view_states.close()
                 await self.idempotency.close()
                 await self.groups.close()
                 await self.admin.close()
