@@ -29,7 +29,7 @@ from gateway.authorization import guarded
 from gateway.bodies import parse_model, read_raw_body
 from gateway.context import context
 from gateway.event_logs import EventLogs, leader_ready, validate_name
-from gateway.idempotency import idempotent
+from gateway.idempotency import IdempotencyKeys
 from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.publishing import Submission
 from gateway.record_stamps import stamps
@@ -49,6 +49,7 @@ WASM_REFUSED = (
     '"query": "<CEL over state, input, raw>" (optional)}, e.g. '
     '{"initial": {"count": 0}, "apply": "{\'count\': state.count + 1}"}'
 )
+REALM = "logs"  # the Idempotency-Key realm of appends
 SEQUENCE_HEADER = "x-view-sequence"  # the sequence a query's answer reflects
 
 
@@ -95,16 +96,26 @@ async def append(request: Request) -> Response:
     if _media(request) != OCTET_STREAM:
         sent = f"got {_media(request)!r}" if _media(request) else "no Content-Type was sent"
         raise ge.UnsupportedMediaType(f"events are raw bytes sent as {OCTET_STREAM}; {sent}")
+    raw_key = request.headers.get(idempotency.HEADER)
+    key = None if raw_key is None else idempotency.validate_key(raw_key)
     body = await read_raw_body(request, ctx.settings.max_body_bytes)
-    now = now_ms()
-    record = OutgoingRecord(key=None, value=body, headers=stamps(request), timestamp_ms=now, partition=0)
-    try:
-        ack = await ctx.publisher.publish(log_topic(log.log_id), Submission(record, None), now)
-    except AckTimeout as exc:
-        idempotency.settle_later(request, exc.outcome, appended)
-        raise
-    assert isinstance(ack, Ack)  # noqa: S101 - log topics have no schema, so nothing is dead-lettered
-    return appended(ack)
+
+    async def publish() -> Response:
+        now = now_ms()
+        record = OutgoingRecord(key=None, value=body, headers=stamps(request), timestamp_ms=now, partition=0)
+        try:
+            ack = await ctx.publisher.publish(log_topic(log.log_id), Submission(record, None), now)
+        except AckTimeout as exc:
+            idempotency.settle_later(request, exc.outcome, appended)
+            raise
+        assert isinstance(ack, Ack)  # noqa: S101 - log topics have no schema, so nothing is dead-lettered
+        return appended(ack)
+
+    if key is None:
+        return await publish()
+    # The key is the header's, but the body is bytes: the header route wrapper reads JSON bodies only.
+    keys: IdempotencyKeys = request.app.state.idempotency
+    return await keys.handle_key(request, publish, key, body, REALM)
 
 
 def appended(ack: Ack) -> Response:
@@ -196,7 +207,7 @@ def routes() -> list[Route]:
     return [
         Route(f"{PREFIX}/{{name}}", guarded("admin", create_log), methods=["POST"]),
         Route(log, guarded("admin", delete_log), methods=["DELETE"]),
-        Route(f"{log}/append", guarded("produce", idempotent(append)), methods=["POST"]),
+        Route(f"{log}/append", guarded("produce", append), methods=["POST"]),
         Route(view, guarded("processors", deploy_view), methods=["POST"]),
         Route(view, guarded("processors", delete_view), methods=["DELETE"]),
         Route(f"{view}/stats", guarded("consume", view_stats), methods=["GET"]),

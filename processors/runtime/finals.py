@@ -15,9 +15,9 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from processors.aggregate_store import Result, WindowedAggregate
+from processors.faults import fault_point
 from processors.housekeeping import Housekeeper
 from processors.metrics import WorkerMetrics
-from processors.runtime.faults import fault_point
 from processors.runtime.outputs import Outputs
 
 log = logging.getLogger(__name__)

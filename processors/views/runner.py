@@ -17,6 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
+from processors.faults import fault_point
 from processors.views.checkpoints import Checkpoints
 from processors.views.language import compile_view
 from schemas.logs import HEARTBEAT_INTERVAL_MS, VIEW_STATE_TOPIC, ViewRecord, ViewState, log_topic
@@ -107,6 +108,8 @@ class ViewRunner:
                 records = batch.get(self.tp, [])
                 for record in records:
                     self._fold(record.offset + 1, record.value or b"")
+                if records:
+                    fault_point("view-before-publish")
                 due = time.monotonic() - self._published_at >= HEARTBEAT_INTERVAL_MS / 1000
                 if records or due:
                     await self.publish()
