@@ -11,7 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 from gateway import errors as ge
 from gateway.idempotency import MAX_KEY_CHARS
 from gateway.parameters import PATH_SCHEMAS, query_schemas
-from gateway.seeds import ingest_envelope, intake_openapi
+from gateway.seeds import ingest_envelope, intake_openapi, logs_openapi
 from gateway.settings import Settings
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
@@ -45,6 +45,7 @@ class Operation:
     status_text: dict[int, str] = field(default_factory=dict)
     also: tuple[tuple[int, str], ...] = ()  # other success statuses, with what they mean
     media_type: str = "application/json"  # the success body's; a text body is documented as a string
+    body_media_type: str = "application/json"  # the request body's
 
 
 _POLL_QUERY = (
@@ -231,6 +232,63 @@ OPERATIONS: tuple[Operation, ...] = (
         status_text=intake_openapi.STATUS_TEXT,
         returns="IntakeEvent",
     ),
+    *(
+        Operation(
+            method,
+            path,
+            f"Event log API (seed 002): {summary}",
+            errors=errors,
+            envelope="LogError",
+            status_text=logs_openapi.STATUS_TEXT,
+            **extra,
+        )
+        for method, path, summary, errors, extra in (
+            (
+                "post",
+                "/logs/{name}",
+                "create a log (names are unique per tenant)",
+                (400, 409),
+                {"returns": "LogCreated"},
+            ),
+            ("delete", "/logs/{log_id}", "delete a log, its views and its events", (404,), {"returns": "LogSuccess"}),
+            (
+                "post",
+                "/logs/{log_id}/append",
+                "append an event; answered with its sequence once Kafka acknowledged it (acks=all). An "
+                "Idempotency-Key header replays the first answer (and appends nothing) for the same bytes",
+                (400, 404, 408, 409, 413, 415, 422, 504),
+                {"body": "LogEventBytes", "body_media_type": "application/octet-stream", "returns": "LogAppended"},
+            ),
+            (
+                "post",
+                "/logs/{log_id}/views/{view}",
+                "deploy a CEL view (the same definition again keeps its state; another replaces it)",
+                (400, 404, 413, 415, 422),
+                {"body": "ViewDefinition", "returns": "LogSuccess"},
+            ),
+            ("delete", "/logs/{log_id}/views/{view}", "remove a view", (404,), {"returns": "LogSuccess"}),
+            (
+                "get",
+                "/logs/{log_id}/views/{view}/stats",
+                "a view's leader and progress",
+                (404,),
+                {"returns": "ViewStats"},
+            ),
+            (
+                "post",
+                "/logs/{log_id}/views/{view}/query",
+                "query a view; with `after`, once it has processed that sequence (within KAFKAGATE_VIEW_QUERY_WAIT_MS, "
+                "else 504); without, the state this gateway holds, which may be stale",
+                (400, 404, 413, 504),
+                {
+                    "body": "ViewQueryInput",
+                    "body_media_type": "application/octet-stream",
+                    "returns": "ViewAnswer",
+                    "query": (("after", "a sequence number the answer must reflect", False, "sequence"),),
+                },
+            ),
+        )
+    ),
     Operation(
         "post",
         ingest_envelope.PATH,
@@ -328,7 +386,7 @@ def _schema(source: TypeAdapter[Any] | type[BaseModel]) -> dict[str, Any]:
 
 
 def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Problem": _PROBLEM, **intake_openapi.SCHEMAS}
+    schemas: dict[str, Any] = {"Problem": _PROBLEM, **intake_openapi.SCHEMAS, **logs_openapi.SCHEMAS}
     for name, source in _SCHEMAS.items():
         schema = _schema(source)
         schemas.update(schema.pop("$defs", {}))
@@ -412,7 +470,7 @@ def _operation(op: Operation, idempotency_ttl_s: int, queries: dict[str, dict[st
     document["security"] = [] if op.public else [{"bearer": []}]
     if op.body is not None:
         schema = {"$ref": f"#/components/schemas/{op.body}"}
-        document["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        document["requestBody"] = {"required": True, "content": {op.body_media_type: {"schema": schema}}}
     return document
 
 
