@@ -203,6 +203,23 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", f"{API}/processors/{{processor_id}}/pause", "Pause a processor"),
     Operation("post", f"{API}/processors/{{processor_id}}/resume", "Resume a processor"),
     Operation("get", f"{API}/processors/{{processor_id}}/metrics", "A processor's metrics"),
+    Operation(
+        "get",
+        f"{API}/processors/{{processor_id}}/state",
+        "An aggregate's state for one key: its open windows and those closed within the last hour of stream time, "
+        "from the state the workers publish (about 0.1-0.2 s behind them). With `after`, once the processor has "
+        "processed those source positions (within KAFKAGATE_READ_AFTER_WRITE_WAIT_MS, else 504)",
+        query=(
+            ("key", "the group key (a numeric key may be written as its JSON number)", True, "string"),
+            (
+                "after",
+                "source positions partition:offset, comma separated, as produce responses give them",
+                False,
+                "string",
+            ),
+        ),
+        errors=(400, 404, 503, 504),
+    ),
     Operation("post", f"{API}/keys", "Create an API key (the token is shown once)", 201, "KeyCreate"),
     Operation("get", f"{API}/keys", "List API keys (never their tokens)"),
     Operation("get", f"{API}/keys/{{key_id}}", "Describe an API key"),
@@ -277,8 +294,8 @@ OPERATIONS: tuple[Operation, ...] = (
             (
                 "post",
                 "/logs/{log_id}/views/{view}/query",
-                "query a view; with `after`, once it has processed that sequence (within KAFKAGATE_VIEW_QUERY_WAIT_MS, "
-                "else 504); without, the state this gateway holds, which may be stale",
+                "query a view; with `after`, once it has processed that sequence (within "
+                "KAFKAGATE_READ_AFTER_WRITE_WAIT_MS, else 504); without, the state this gateway holds (may be stale)",
                 (400, 404, 413, 504),
                 {
                     "body": "ViewQueryInput",

@@ -80,9 +80,10 @@ class Settings(BaseSettings):
     intake_stream: str = "events"
     intake_stream_partitions: int = Field(default=3, ge=1)
 
-    # --- event logs with views (seed 002, `/logs`) ---
-    # How long `query?after=N` waits for the view to reach sequence N before answering 504 `timeout`.
-    view_query_wait_ms: int = Field(default=10_000, ge=0, le=120_000)
+    # --- read-after-write: event log views (seed 002, `/logs`) and processor state ---
+    # How long `query?after=N` and `GET /api/v1/processors/{id}/state?after=...` wait for the view or processor
+    # to reach what `after` names before answering 504.
+    read_after_write_wait_ms: int = Field(default=10_000, ge=0, le=120_000)
 
     # --- quotas and overload ---
     # Per key token buckets (a key's own `rateLimit` overrides these); 0 turns a bucket off.

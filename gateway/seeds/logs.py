@@ -189,7 +189,7 @@ async def query_view(request: Request) -> Response:
     if after is None:
         state = await logs.state(view)
     else:
-        state = await logs.state_after(view, after, ctx.settings.view_query_wait_ms / 1000)
+        state = await logs.state_after(view, after, ctx.settings.read_after_write_wait_ms / 1000)
     definition = view.definition
     compiled = compile_view(definition.initial, definition.apply, definition.query)
     current = compiled.initial if state is None else state.state

@@ -71,5 +71,5 @@ STATUS_TEXT = {
     500: "internal_error",
     503: "unavailable: Kafka is unreachable or the gateway is overloaded; retry after Retry-After",
     504: "timeout: Kafka did not acknowledge in time (retry with the same Idempotency-Key), or the view did not "
-    "reach `after` within KAFKAGATE_VIEW_QUERY_WAIT_MS (10 s)",
+    "reach `after` within KAFKAGATE_READ_AFTER_WRITE_WAIT_MS (10 s)",
 }

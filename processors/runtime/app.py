@@ -27,6 +27,7 @@ from processors.runtime.finals import FinalDelivery
 from processors.runtime.outputs import Outputs
 from processors.runtime.positions import Positions
 from processors.runtime.records import KafkaEvent, decode_bytes, encode_event, headers_of
+from processors.runtime.state import PUBLISH_INTERVAL_S, StatePublisher
 from processors.table_store import PartitionStore
 from processors.worker import FAILED_EXIT_CODE, worker_name
 from schemas import dead_letters as dl
@@ -80,6 +81,10 @@ class ProcessorRuntime:
         self.finals = FinalDelivery(self.app, self.outputs, self.housekeeper, self.metrics, self._output_of)
         # Table names carry the plan fingerprint: a changed spec starts from fresh state, same source offsets.
         self.table = self.app.Table(f"windows-{plan.fingerprint[:12]}", default=None, partitions=partitions)
+        # Queryable state (GET /api/v1/processors/{id}/state): published for aggregating processors only.
+        self.state: StatePublisher | None = None
+        if plan.aggregate is not None:
+            self.state = StatePublisher(plan, self.processor_id, self.table, self.outputs, partitions)
         self._wire()
 
     def _wire(self) -> None:
@@ -102,6 +107,8 @@ class ProcessorRuntime:
         app.timer(1.0)(self._tick_idle_partitions)
         app.timer(5.0)(self.positions.watchdog)
         app.timer(PURGE_INTERVAL_S)(self._purge_repartition)
+        if self.state is not None:
+            app.timer(PUBLISH_INTERVAL_S)(self.state.flush)
         app.task(self._start_clients)
         app.on_partitions_revoked.connect(self._forget_partitions)
         app.on_before_shutdown.connect(self._stop_clients)
@@ -133,7 +140,10 @@ class ProcessorRuntime:
         # Revoked partitions' state moves to another worker; aggregates are rebuilt from the table on reassign,
         # and where this worker stopped reading says nothing once another worker has read on.
         self._aggregates.clear()
-        self.positions.forget(args[0] if args else set())
+        revoked: set[Any] = args[0] if args else set()
+        self.positions.forget(revoked)
+        if self.state is not None:
+            self.state.forget(tp.partition for tp in revoked if tp.topic in self._aggregated_topics())
 
     async def _guard(self, handler: Any, event: KafkaEvent) -> None:
         message = event.message
@@ -155,6 +165,12 @@ class ProcessorRuntime:
         self.positions.mark_handled(message.topic, message.partition, message.offset)
         if message.topic == self.plan.topics.source:
             self.metrics.processed(int(message.timestamp * 1000))
+            if self.state is not None:
+                self.state.handled(message.partition, message.offset)
+
+    def _aggregated_topics(self) -> set[str]:
+        """The topic whose partitions are the aggregate's partitions."""
+        return {self.plan.topics.repartition or self.plan.topics.source}
 
     # --- stage 1 -----------------------------------------------------------------------------------------
 
@@ -204,12 +220,13 @@ class ProcessorRuntime:
                 "offset": grouped.event.offset,
             },
         }
+        key = orjson.dumps(grouped.group_key)
         await self.outputs.write(
-            self.plan.topics.repartition,
-            key=orjson.dumps(grouped.group_key),
-            value=orjson.dumps(body),
-            timestamp=grouped.event_time_ms / 1000,
+            self.plan.topics.repartition, key=key, value=orjson.dumps(body), timestamp=grouped.event_time_ms / 1000
         )
+        if self.state is not None:
+            aggregate_partition = await self.housekeeper.partition_for(self.plan.topics.repartition, key)
+            self.state.forwarded(message.partition, aggregate_partition, message.offset)
 
     # --- stage 2 -----------------------------------------------------------------------------------------
 
@@ -231,8 +248,11 @@ class ProcessorRuntime:
         if aggregate is None:
             store = PartitionStore(self.table, partition)
             aggregate = WindowedAggregate(stage, store, partition)
-            unreleased = aggregate.recover(store.keys_here())
+            keys = store.keys_here()
+            unreleased = aggregate.recover(keys)
             self._aggregates[partition] = aggregate
+            if self.state is not None:
+                self.state.restored(aggregate, partition, keys)
             await self.finals.resolve_unreleased(aggregate, unreleased)
         return aggregate
 
@@ -244,6 +264,8 @@ class ProcessorRuntime:
             return
         results = aggregate.advance_to(aggregate.stream_time_ms + (wall_ms - last))
         self._last_event_wall[partition] = wall_ms
+        if self.state is not None:
+            self.state.closed(partition, aggregate, results)
         await self.emit_results(aggregate, results)
 
     async def _tick_idle_partitions(self) -> None:
@@ -271,6 +293,11 @@ class ProcessorRuntime:
         applied_key = f"applied|{partition}|{source.partition}"
         replayed = self.table.get(applied_key, -1) >= source.offset
         update: Update | None = None if replayed else aggregate.apply(grouped, offset)
+        if self.state is not None:
+            # A replay publishes too: the state it finds may never have been published before a crash.
+            closed = () if update is None else update.results
+            mark = (source.partition, max(source.offset, self.table.get(applied_key, -1)))
+            self.state.applied(partition, aggregate, (*aggregate.current(grouped), *closed), mark)
         if update is None or update.replayed:
             if stage.window is None or stage.window.emits_changes:
                 await self.emit_results(aggregate, aggregate.current(grouped))

@@ -253,7 +253,7 @@ async def test_an_idempotency_key_replays_the_same_sequence(gateway: httpx.Async
 
 
 async def test_refusals_say_what_to_send(make_gateway: GatewayFactory, views: Supervisor) -> None:
-    root = await make_gateway(view_query_wait_ms=300)
+    root = await make_gateway(read_after_write_wait_ms=300)
     client = await tenant_client(root)
     log_id = await create_log(client)
     view = f"/logs/{log_id}/views/counter"
