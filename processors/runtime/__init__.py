@@ -12,7 +12,8 @@ When the aggregate groups by the untouched record key, stage1 aggregates directl
 Failing events go to `<name>.dlq` with the value as received. Window maths and state transitions are pure code
 (`processors.aggregate_store`); the Table only stores and changelogs them.
 
-Modules: `app` (the Faust app and its stages), `outputs` (every write and the commit guard), `finals`
+Modules: `app` (the Faust app and its stages), `outputs` (every write and the commit guard), `refusals`
+(dropped, dead-lettered or failing events), `state` (aggregate state published for queries), `finals`
 (`emit: final` once across crashes), `positions` (handled offsets and the stall watchdog), `records`, `codec`,
 `faults`.
 """

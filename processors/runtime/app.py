@@ -16,7 +16,7 @@ from aiokafka.errors import KafkaError
 
 from processors.aggregate_store import Result, Update, WindowedAggregate
 from processors.events import Event
-from processors.executor import DeadLetter, Dropped, Executor, Failed, Grouped, Passed, dead_letter_headers
+from processors.executor import Executor, Failed, Grouped, Passed
 from processors.housekeeping import Housekeeper
 from processors.lookups import LookupTables
 from processors.metrics import WorkerMetrics
@@ -27,6 +27,7 @@ from processors.runtime.finals import FinalDelivery
 from processors.runtime.outputs import Outputs
 from processors.runtime.positions import Positions
 from processors.runtime.records import KafkaEvent, decode_bytes, encode_event, headers_of
+from processors.runtime.refusals import Refusals
 from processors.runtime.state import PUBLISH_INTERVAL_S, StatePublisher
 from processors.table_store import PartitionStore
 from processors.worker import FAILED_EXIT_CODE, worker_name
@@ -78,6 +79,7 @@ class ProcessorRuntime:
         self.positions = Positions(
             self.app, self.housekeeper, {plan.topics.source, plan.topics.repartition}, self.lookups.ready.is_set
         )
+        self.refusals = Refusals(plan, self.outputs, self.metrics)
         self.finals = FinalDelivery(self.app, self.outputs, self.housekeeper, self.metrics, self._output_of)
         # Table names carry the plan fingerprint: a changed spec starts from fresh state, same source offsets.
         self.table = self.app.Table(f"windows-{plan.fingerprint[:12]}", default=None, partitions=partitions)
@@ -183,7 +185,7 @@ class ProcessorRuntime:
         try:
             value = None if raw_value is None else orjson.loads(raw_value)
         except orjson.JSONDecodeError:
-            await self.dead_letter(kafka_event, -1, "value is not valid JSON")
+            await self.refusals.dead_letter(kafka_event, -1, "value is not valid JSON")
             return
         event = Event(
             value=value,
@@ -195,14 +197,14 @@ class ProcessorRuntime:
         )
         outcome = self.executor.before_aggregate(event)
         if not isinstance(outcome, Passed):
-            await self.settle(kafka_event, outcome)
+            await self.refusals.settle(kafka_event, outcome)
             return
         if self.plan.aggregate is None:
             await self.emit(outcome.event, outcome.sink)
             return
         grouped = self.executor.group(outcome.event)
         if not isinstance(grouped, Grouped):
-            await self.settle(kafka_event, grouped)
+            await self.refusals.settle(kafka_event, grouped)
             return
         if self.plan.topics.repartition is None:
             await self.aggregate(kafka_event, grouped, message.partition, message.offset)
@@ -225,8 +227,7 @@ class ProcessorRuntime:
             self.plan.topics.repartition, key=key, value=orjson.dumps(body), timestamp=grouped.event_time_ms / 1000
         )
         if self.state is not None:
-            aggregate_partition = await self.housekeeper.partition_for(self.plan.topics.repartition, key)
-            self.state.forwarded(message.partition, aggregate_partition, message.offset)
+            self.state.forwarded(message.partition, key, message.offset)
 
     # --- stage 2 -----------------------------------------------------------------------------------------
 
@@ -304,10 +305,12 @@ class ProcessorRuntime:
             return
         self.table[applied_key] = source.offset
         if update.failure is not None:
-            await self.settle(kafka_event, update.failure)
+            await self.refusals.settle(kafka_event, update.failure)
         elif update.late:
             self.metrics.late_events += 1
-            await self.dead_letter(kafka_event, stage.index, "event is late for a closed window", reason=dl.REASON_LATE)
+            await self.refusals.dead_letter(
+                kafka_event, stage.index, "event is late for a closed window", reason=dl.REASON_LATE
+            )
         elif stage.window is not None:
             self.metrics.count_windows(list(stage.window.assign(grouped.event_time_ms)), update.stream_time_ms)
         await self.emit_results(aggregate, update.results)
@@ -347,37 +350,6 @@ class ProcessorRuntime:
     async def _send(self, target: str, key: bytes | None, value: bytes, timestamp_ms: int) -> None:
         await self.outputs.write(target, key=key, value=value, timestamp=timestamp_ms / 1000)
         self.metrics.events_emitted += 1
-
-    async def settle(self, kafka_event: KafkaEvent, outcome: Dropped | DeadLetter | Failed) -> None:
-        if isinstance(outcome, Dropped):
-            self.metrics.events_filtered += 1
-            if outcome.reason == "skipped":
-                self.metrics.errors += 1
-        elif isinstance(outcome, DeadLetter):
-            self.metrics.errors += 1
-            await self.dead_letter(kafka_event, outcome.index, outcome.error)
-        else:
-            self.metrics.errors += 1
-            raise ProcessorFailed(f"operations[{outcome.index}]: {outcome.error}")
-
-    async def dead_letter(
-        self, kafka_event: KafkaEvent, index: int, error: str, *, reason: str = dl.REASON_ERROR
-    ) -> None:
-        message = kafka_event.message
-        source = Event(
-            value=None, timestamp=int(message.timestamp * 1000), partition=message.partition, offset=message.offset
-        )
-        if message.topic == self.plan.topics.repartition:
-            body = orjson.loads(message.value)
-            source = Event(**body["event"])
-            value = orjson.dumps(body["event"]["value"])
-        else:
-            value = message.value
-        headers = headers_of(message) + dead_letter_headers(self.plan, source, index, error, reason=reason)
-        # Stamped with the time of dead-lettering (the source's timestamp is a header): a replayed old event must
-        # not fall to the DLQ's time-based retention at once.
-        await self.outputs.write(self.plan.topics.dlq, key=message.key, value=value, headers=headers)
-        self.metrics.dlq_events += 1
 
     async def _report_failed(self, reason: str) -> None:
         self.failure = reason

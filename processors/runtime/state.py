@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from aiokafka.partitioner import DefaultPartitioner
+
 from processors.aggregate_store import Result, WindowedAggregate
 from processors.plan import Plan
 from processors.runtime.outputs import Outputs
@@ -33,6 +35,8 @@ class StatePublisher:
         self.partitions = partitions
         self.book = StateBook(processor_id, stage.window)
         self._forwarded: dict[int, dict[int, int]] = {}
+        self._partitioner = DefaultPartitioner()
+        self._all = list(range(partitions))
 
     # --- stage 1 ------------------------------------------------------------------------------------------
 
@@ -47,8 +51,11 @@ class StatePublisher:
             self._forwarded[source_partition] = known
         return known
 
-    def forwarded(self, source_partition: int, aggregate_partition: int, offset: int) -> None:
-        """Stage 1 sent source event `offset` to `aggregate_partition` (called inside the event's handler)."""
+    def forwarded(self, source_partition: int, key: bytes, offset: int) -> None:
+        """Stage 1 sent source event `offset` to the repartition topic under `key` (called inside the event's
+        handler). The repartition topic has the source's partition count, and the producer picks the partition
+        with Kafka's default partitioner, as this does, without waiting for metadata."""
+        aggregate_partition = int(self._partitioner(key, self._all, self._all))
         self._forwarded_of(source_partition)[aggregate_partition] = offset
         self.table[f"forwarded|{source_partition}|{aggregate_partition}"] = offset
 
