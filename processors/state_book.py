@@ -91,6 +91,13 @@ class StateBook:
         self._dirty_keys = {(p, k) for p, k in self._dirty_keys if p != partition}
         self._dirty_partitions.discard(partition)
 
+    def mark_all(self) -> None:
+        """Publish everything again (the last publication may have been lost)."""
+        for partition, book in self._partitions.items():
+            self._dirty_keys.update((partition, name) for name in book.keys)
+            self._dirty_partitions.add(partition)
+        self._dirty_sources.update(self._sources)
+
     # --- what to publish ----------------------------------------------------------------------------------
 
     def drain(self, now_ms: int) -> list[Record]:

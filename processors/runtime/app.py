@@ -86,7 +86,7 @@ class ProcessorRuntime:
         # Queryable state (GET /api/v1/processors/{id}/state): published for aggregating processors only.
         self.state: StatePublisher | None = None
         if plan.aggregate is not None:
-            self.state = StatePublisher(plan, self.processor_id, self.table, self.outputs, partitions)
+            self.state = StatePublisher(plan, self.processor_id, self.table, bootstrap, partitions)
         self._wire()
 
     def _wire(self) -> None:
@@ -119,11 +119,15 @@ class ProcessorRuntime:
         self.outputs.guard_commits()
         await self.housekeeper.start()
         await self.lookups.start()
+        if self.state is not None:
+            await self.state.start()
         await self.report(status="running")
 
     async def _stop_clients(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
         await self.lookups.stop()
         await self.housekeeper.stop()
+        if self.state is not None:
+            await self.state.stop()
 
     async def _purge_repartition(self) -> None:
         name = self.plan.topics.repartition

@@ -1,6 +1,10 @@
 """Publishing a processor's aggregate state for queries: the `StateBook` (pure) fed from the stages, drained to
 the compacted state topic every `PUBLISH_INTERVAL_S`, which bounds how stale a gateway's copy can be.
 
+The records go through a producer of their own, not Faust's: they are a view of the state, not output, so they
+neither hold up Faust's commits (which flush its producer) nor stop the worker when a write fails; a failed
+flush marks everything to be published again.
+
 Stage 1's "last source offset forwarded to each aggregate partition" is kept in the Faust table too
 (`forwarded|<source partition>|<aggregate partition>`), written in the source event's context like the
 `applied|...` marks of stage 2, so a worker that takes a source partition over (after a crash) publishes what
@@ -9,29 +13,34 @@ its predecessor forwarded and a query never takes an event still in the repartit
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from processors.aggregate_store import Result, WindowedAggregate
 from processors.plan import Plan
-from processors.runtime.outputs import Outputs
 from processors.state_book import StateBook
 from processors.windows import Window
 from schemas.processor_state import STATE_TOPIC
+
+log = logging.getLogger(__name__)
 
 PUBLISH_INTERVAL_S = 0.1
 
 
 class StatePublisher:
-    def __init__(self, plan: Plan, processor_id: str, table: Any, outputs: Outputs, partitions: int):
+    def __init__(self, plan: Plan, processor_id: str, table: Any, bootstrap: str, partitions: int):
         stage = plan.aggregate
         assert stage is not None  # noqa: S101 - only made for plans with an aggregate
         self.stage = stage
         self.table = table
-        self.outputs = outputs
+        self.bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
         self.partitions = partitions
         self.book = StateBook(processor_id, stage.window)
         self._forwarded: dict[int, dict[int, int]] = {}
@@ -102,6 +111,26 @@ class StatePublisher:
             self.book.forget(partition)
             self._forwarded.pop(partition, None)
 
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
     async def flush(self) -> None:
-        for key, value in self.book.drain(int(time.time() * 1000)):
-            await self.outputs.write(STATE_TOPIC, key=key.encode(), value=value, partition=0)
+        producer = self._producer
+        if producer is None:
+            return  # not started yet: what is in the book waits for the next flush
+        records = self.book.drain(int(time.time() * 1000))
+        if not records:
+            return
+        try:
+            sent = [await producer.send(STATE_TOPIC, value, key=key.encode(), partition=0) for key, value in records]
+            await asyncio.gather(*sent)
+        except Exception as exc:  # noqa: BLE001 - state is published again in full; processing goes on
+            log.warning("could not publish aggregate state (%r); publishing all of it again", exc)
+            self.book.mark_all()

@@ -27,23 +27,31 @@ COUNTER = {"initial": {"count": 0}, "apply": "{'count': state.count + 1}"}
 OCTETS = {"content-type": "application/octet-stream"}
 
 
-@pytest.fixture
-def fault_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Written with a fault point's name, it makes the view host exit there once (`processors.faults`)."""
-    path = tmp_path / "fault"
-    monkeypatch.setenv("KAFKAGATE_FAULT_FILE", str(path))
-    return path
-
-
-@pytest.fixture
-async def views(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Supervisor]:
-    """A supervisor that keeps a view host running, as `kafkagate worker` does."""
-    running = Supervisor(kafka_bootstrap, tmp_path / "processors", views=True)
+@pytest.fixture(scope="module")
+async def views(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Supervisor]:
+    """A supervisor that keeps a view host running, as `kafkagate worker` does; one per module, as a host's
+    start costs seconds. Its host exits once at a fault point named in the file `fault_file` returns."""
+    folder = tmp_path_factory.mktemp("views")
+    previous = os.environ.get(FAULT_ENV)
+    os.environ[FAULT_ENV] = str(folder / "fault")
+    running = Supervisor(kafka_bootstrap, folder / "processors", views=True)
     task = asyncio.create_task(running.run())
     yield running
     running.request_stop()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, 60)
+    if previous is None:
+        os.environ.pop(FAULT_ENV, None)
+    else:
+        os.environ[FAULT_ENV] = previous
+
+
+@pytest.fixture
+def fault_file(views: Supervisor) -> Path:
+    return Path(os.environ[FAULT_ENV])
+
+
+FAULT_ENV = "KAFKAGATE_FAULT_FILE"
 
 
 @pytest.fixture
@@ -164,7 +172,7 @@ async def query_until(client: httpx.AsyncClient, path: str, timeout_s: float) ->
 
 @pytest.mark.chaos
 async def test_view_state_is_exact_after_its_host_is_killed(
-    fault_file: Path, gateway: httpx.AsyncClient, views: Supervisor
+    gateway: httpx.AsyncClient, views: Supervisor, fault_file: Path
 ) -> None:
     """SIGKILL of the host that leads the view while events arrive, then a second crash exactly between folding
     a batch and publishing it (those events are folded again from the last published state)."""
