@@ -207,7 +207,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "get",
         f"{API}/processors/{{processor_id}}/state",
         "An aggregate's state for one key: its open windows and those closed within the last hour of stream time, "
-        "from the state the workers publish (about 0.1-0.2 s behind them). With `after`, once the processor has "
+        "from the state the workers publish (about 0.1-0.5 s behind them). With `after`, once the processor has "
         "processed those source positions (within KAFKAGATE_READ_AFTER_WRITE_WAIT_MS, else 504)",
         query=(
             ("key", "the group key (a numeric key may be written as its JSON number)", True, "string"),

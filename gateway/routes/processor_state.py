@@ -3,7 +3,7 @@ state for one key, answered from this gateway's copy of the state topic the work
 (`schemas.processor_state`), never by calling a worker.
 
 Without `after` the answer is as stale as the copy: workers publish every 100 ms (`PUBLISH_INTERVAL_S`), the
-tail reads a record within milliseconds of its write, so an answer lags the worker by about 0.1-0.2 s plus the
+tail reads a record within milliseconds of its write, so an answer lags the worker by about 0.1-0.5 s plus the
 worker's own lag behind the source. With `after` (positions as produce responses give them) the gateway waits
 until the published progress covers every position, up to KAFKAGATE_READ_AFTER_WRITE_WAIT_MS (504 after).
 """

@@ -184,7 +184,7 @@ async def test_view_state_is_exact_after_its_host_is_killed(
     assert views.views.process is not None
     first_host = views.views.process.pid
     assert leader["leader_node_id"]
-    total, kill_at, crash_at = 600, 200, 400
+    total, kill_at, crash_at = 300, 100, 200
     killed, armed = asyncio.Event(), asyncio.Event()
 
     async def appender(index: int) -> None:

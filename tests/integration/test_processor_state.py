@@ -70,7 +70,7 @@ async def test_after_a_just_produced_position_the_state_includes_it(
     expected["u1"] += 1
     for state in states.values():
         await wait_for(lambda s=state: _counted(gateway, s, "u1", position), 120, "the workers to start and publish")
-    for n in range(30):
+    for n in range(12):
         user = f"u{n % 3 + 1}"
         position = await produce(gateway, source, user)
         expected[user] += 1
