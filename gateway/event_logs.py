@@ -108,6 +108,8 @@ class EventLogs:
             created_at=int(time.time()),
         )
         await self.registry.put(view_key(log.log_id, view), record.model_dump_json().encode())
+        if current is not None:
+            await self.states.delete(current.deployment)  # the replaced deployment's state is of no more use
         return record
 
     async def view(self, log: LogRecord, view: str, *, missing_ok: bool = False) -> ViewRecord | None:

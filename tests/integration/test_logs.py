@@ -112,6 +112,14 @@ async def test_append_deploy_and_query_after(gateway: httpx.AsyncClient, views: 
     assert answer.json() == {"count": 3}
     stored = await read_all(views.bootstrap, log_topic(log_id), 3)
     assert [orjson.loads(r.value)["n"] for r in stored] == [1, 2, 3]
+    # The same definition again keeps the view; another one replaces it and folds the log from the start.
+    assert (await client.post(f"/logs/{log_id}/views/counter", json=COUNTER)).status_code == 200
+    again = await client.post(f"/logs/{log_id}/views/counter/query", content=b"")
+    assert again.json() == {"count": 3}
+    summed = {"initial": {"sum": 0}, "apply": "{'sum': state.sum + event.n}"}
+    assert (await client.post(f"/logs/{log_id}/views/counter", json=summed)).status_code == 200
+    replaced = await query_until(client, f"/logs/{log_id}/views/counter/query?after=3", 60)
+    assert replaced.json() == {"sum": 6}
 
 
 async def test_read_after_write_from_eight_concurrent_clients(gateway: httpx.AsyncClient, views: Supervisor) -> None:
