@@ -73,3 +73,51 @@ STATUS_TEXT = {
     504: "timeout: Kafka did not acknowledge in time (retry with the same Idempotency-Key), or the view did not "
     "reach `after` within KAFKAGATE_READ_AFTER_WRITE_WAIT_MS (10 s)",
 }
+
+#: (method, path, summary, error statuses, other `Operation` fields) of every route, for `gateway.openapi`.
+OPERATIONS: tuple[tuple[str, str, str, tuple[int, ...], dict[str, Any]], ...] = (
+    (
+        "post",
+        "/logs/{name}",
+        "create a log (names are unique per tenant)",
+        (400, 409),
+        {"returns": "LogCreated"},
+    ),
+    ("delete", "/logs/{log_id}", "delete a log, its views and its events", (404,), {"returns": "LogSuccess"}),
+    (
+        "post",
+        "/logs/{log_id}/append",
+        "append an event; answered with its sequence once Kafka acknowledged it (acks=all). An "
+        "Idempotency-Key header replays the first answer (and appends nothing) for the same bytes",
+        (400, 404, 408, 409, 413, 415, 422, 504),
+        {"body": "LogEventBytes", "body_media_type": "application/octet-stream", "returns": "LogAppended"},
+    ),
+    (
+        "post",
+        "/logs/{log_id}/views/{view}",
+        "deploy a CEL view (the same definition again keeps its state; another replaces it)",
+        (400, 404, 413, 415, 422),
+        {"body": "ViewDefinition", "returns": "LogSuccess"},
+    ),
+    ("delete", "/logs/{log_id}/views/{view}", "remove a view", (404,), {"returns": "LogSuccess"}),
+    (
+        "get",
+        "/logs/{log_id}/views/{view}/stats",
+        "a view's leader and progress",
+        (404,),
+        {"returns": "ViewStats"},
+    ),
+    (
+        "post",
+        "/logs/{log_id}/views/{view}/query",
+        "query a view; with `after`, once it has processed that sequence (within "
+        "KAFKAGATE_READ_AFTER_WRITE_WAIT_MS, else 504); without, the state this gateway holds (may be stale)",
+        (400, 404, 413, 504),
+        {
+            "body": "ViewQueryInput",
+            "body_media_type": "application/octet-stream",
+            "returns": "ViewAnswer",
+            "query": (("after", "a sequence number the answer must reflect", False, "sequence"),),
+        },
+    ),
+)
