@@ -40,6 +40,7 @@ from gateway.routes import (
     consume,
     consumers,
     keys,
+    processor_state,
     processors,
     produce,
     push,
@@ -47,7 +48,7 @@ from gateway.routes import (
     streams,
     tenants,
 )
-from gateway.seeds import ingest, intake
+from gateway.seeds import ingest, intake, logs
 from gateway.settings import Settings
 from gateway.telemetry import TelemetryMiddleware
 from gateway.tenants import TenantStore
@@ -154,6 +155,7 @@ def routes() -> list[Route]:
         Route(f"{processor}/pause", guarded("processors", processors.pause_processor), methods=["POST"]),
         Route(f"{processor}/resume", guarded("processors", processors.resume_processor), methods=["POST"]),
         Route(f"{processor}/metrics", guarded("processors", processors.processor_metrics), methods=["GET"]),
+        Route(f"{processor}/state", guarded("consume", processor_state.processor_state), methods=["GET"]),
         Route(f"{api}/keys", guarded("admin", keys.create_key), methods=["POST"]),
         Route(f"{api}/keys", guarded("admin", keys.list_keys), methods=["GET"]),
         Route(f"{api}/keys/{{key_id}}", guarded("admin", keys.get_key), methods=["GET"]),
@@ -164,6 +166,7 @@ def routes() -> list[Route]:
         # Seed APIs: each answers in its own document's envelope (gateway.envelopes).
         Route("/v1/streams/ingest", guarded("produce", ingest.ingest), methods=["POST"]),
         *intake.routes(),
+        *logs.routes(),
     ]
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 from gateway import errors as ge
 from gateway.idempotency import MAX_KEY_CHARS
 from gateway.parameters import PATH_SCHEMAS, query_schemas
-from gateway.seeds import ingest_envelope, intake_openapi
+from gateway.seeds import ingest_envelope, intake_openapi, logs_openapi
 from gateway.settings import Settings
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
@@ -47,6 +47,7 @@ class Operation:
     media_type: str = "application/json"  # the success body's; a text body is documented as a string
     description: str | None = None  # the operation's longer description (CommonMark)
     event_stream: str | None = None  # what the success body is as `text/event-stream`, when it can be one
+    body_media_type: str = "application/json"  # the request body's
 
 
 _EVENT_STREAM = (
@@ -250,6 +251,23 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", f"{API}/processors/{{processor_id}}/pause", "Pause a processor"),
     Operation("post", f"{API}/processors/{{processor_id}}/resume", "Resume a processor"),
     Operation("get", f"{API}/processors/{{processor_id}}/metrics", "A processor's metrics"),
+    Operation(
+        "get",
+        f"{API}/processors/{{processor_id}}/state",
+        "An aggregate's state for one key: its open windows and those closed within the last hour of stream time, "
+        "from the state the workers publish (about 0.1-0.5 s behind them). With `after`, once the processor has "
+        "processed those source positions (within KAFKAGATE_READ_AFTER_WRITE_WAIT_MS, else 504)",
+        query=(
+            ("key", "the group key (a numeric key may be written as its JSON number)", True, "string"),
+            (
+                "after",
+                "source positions partition:offset, comma separated, as produce responses give them",
+                False,
+                "string",
+            ),
+        ),
+        errors=(400, 404, 503, 504),
+    ),
     Operation("post", f"{API}/keys", "Create an API key (the token is shown once)", 201, "KeyCreate"),
     Operation("get", f"{API}/keys", "List API keys (never their tokens)"),
     Operation("get", f"{API}/keys/{{key_id}}", "Describe an API key"),
@@ -278,6 +296,18 @@ OPERATIONS: tuple[Operation, ...] = (
         envelope="IntakeError",
         status_text=intake_openapi.STATUS_TEXT,
         returns="IntakeEvent",
+    ),
+    *(
+        Operation(
+            method,
+            path,
+            f"Event log API (seed 002): {summary}",
+            errors=errors,
+            envelope="LogError",
+            status_text=logs_openapi.STATUS_TEXT,
+            **extra,
+        )
+        for method, path, summary, errors, extra in logs_openapi.OPERATIONS
     ),
     Operation(
         "post",
@@ -376,7 +406,7 @@ def _schema(source: TypeAdapter[Any] | type[BaseModel]) -> dict[str, Any]:
 
 
 def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Problem": _PROBLEM, **intake_openapi.SCHEMAS}
+    schemas: dict[str, Any] = {"Problem": _PROBLEM, **intake_openapi.SCHEMAS, **logs_openapi.SCHEMAS}
     for name, source in _SCHEMAS.items():
         schema = _schema(source)
         schemas.update(schema.pop("$defs", {}))
@@ -465,7 +495,7 @@ def _operation(op: Operation, idempotency_ttl_s: int, queries: dict[str, dict[st
     document["security"] = [] if op.public else [{"bearer": []}]
     if op.body is not None:
         schema = {"$ref": f"#/components/schemas/{op.body}"}
-        document["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        document["requestBody"] = {"required": True, "content": {op.body_media_type: {"schema": schema}}}
     return document
 
 

@@ -81,6 +81,7 @@ def query_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
         "boolean": {"type": "boolean", "default": False},
         "group": _GROUP,
         "string": {"type": "string"},
+        "sequence": {"type": "integer", "minimum": 0},
         "timestamp": {
             "anyOf": [
                 {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP_MS},

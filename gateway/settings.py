@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     intake_stream: str = "events"
     intake_stream_partitions: int = Field(default=3, ge=1)
 
+    # --- read-after-write: event log views (seed 002, `/logs`) and processor state ---
+    # How long `query?after=N` and `GET /api/v1/processors/{id}/state?after=...` wait for the view or processor
+    # to reach what `after` names before answering 504.
+    read_after_write_wait_ms: int = Field(default=10_000, ge=0, le=120_000)
+
     # --- quotas and overload ---
     # Per key token buckets (a key's own `rateLimit` overrides these); 0 turns a bucket off.
     rate_limit_requests_per_s: float = Field(default=1000.0, ge=0)

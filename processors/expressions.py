@@ -52,9 +52,9 @@ class ExpressionSyntaxError(ExpressionCompileError):
 
 
 class UnknownVariableError(ExpressionCompileError):
-    def __init__(self, source: str, names: tuple[str, ...]) -> None:
+    def __init__(self, source: str, names: tuple[str, ...], available: tuple[str, ...] = BOUND_VARIABLES) -> None:
         listed = ", ".join(repr(name) for name in names)
-        super().__init__(source, f"unknown variable {listed}; available: {', '.join(BOUND_VARIABLES)}")
+        super().__init__(source, f"unknown variable {listed}; available: {', '.join(available)}")
         self.names = names
 
 
@@ -88,7 +88,7 @@ class Expression:
         try:
             return self.program.execute(bindings)
         except Exception as exc:  # the extension maps CEL errors onto many builtin types; all mean "this event"
-            raise ExpressionEvaluationError(self.source, _error_detail(exc), _error_kind(exc)) from exc
+            raise evaluation_error(self.source, exc) from exc
 
     def test(self, event: Event) -> bool:
         """Evaluate a predicate. A non-boolean result is an evaluation error: CEL has no truthiness."""
@@ -106,17 +106,28 @@ def compile_expression(source: str) -> Expression:
     Raises ExpressionSyntaxError (with the parser's position) or UnknownVariableError. Functions are not checked
     here: an unknown function fails at evaluation, like any other runtime error.
     """
+    program, referenced = compile_program(source, BOUND_VARIABLES)
+    return Expression(source=source, program=program, referenced=referenced)
+
+
+def compile_program(source: str, variables: tuple[str, ...]) -> tuple[cel.Program, tuple[str, ...]]:
+    """Compile CEL ``source`` that may reference ``variables``; returns the program and the variables it
+    references. Raises ExpressionSyntaxError or UnknownVariableError."""
     try:
         program = cel.compile(source)
     except ValueError as exc:
         raise _syntax_error(source, str(exc)) from exc
     binders = set(_MACRO_BINDER.findall(source))
     names = program.variables()
-    unknown = tuple(name for name in names if name not in BOUND_VARIABLES and name not in binders)
+    unknown = tuple(name for name in names if name not in variables and name not in binders)
     if unknown:
-        raise UnknownVariableError(source, unknown)
-    referenced = tuple(name for name in BOUND_VARIABLES if name in names)
-    return Expression(source=source, program=program, referenced=referenced)
+        raise UnknownVariableError(source, unknown, variables)
+    return program, tuple(name for name in variables if name in names)
+
+
+def evaluation_error(source: str, exc: Exception) -> ExpressionEvaluationError:
+    """What evaluating ``source`` raising ``exc`` means, as the ExpressionEvaluationError to raise instead."""
+    return ExpressionEvaluationError(source, _error_detail(exc), _error_kind(exc))
 
 
 def _syntax_error(source: str, message: str) -> ExpressionSyntaxError:

@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from processors.metrics import WorkerMetrics
 from processors.metrics_exporter import ProcessorExporter
+from processors.views.keeper import ViewHostKeeper
 from processors.worker import FAILED_EXIT_CODE, worker_name
 from schemas.processor_api import METRICS_TOPIC, SPEC_TOPIC, ProcessorRecord
 
@@ -51,12 +52,16 @@ class WorkerProcess:
 
 
 class Supervisor:
-    """`exporter`, when given, is fed every record of the metrics topic (see `processors.metrics_exporter`)."""
+    """`exporter`, when given, is fed every record of the metrics topic (see `processors.metrics_exporter`).
+    With `views`, it also keeps a view host process alive (`processors.views.host`), which runs the log views."""
 
-    def __init__(self, bootstrap: str, data_dir: Path, exporter: ProcessorExporter | None = None):
+    def __init__(
+        self, bootstrap: str, data_dir: Path, exporter: ProcessorExporter | None = None, *, views: bool = False
+    ):
         self.bootstrap = bootstrap
         self.data_dir = data_dir
         self.exporter = exporter
+        self.views = ViewHostKeeper(bootstrap, data_dir / "views") if views else None
         self.records: dict[str, ProcessorRecord] = {}
         self.workers: dict[tuple[str, int], WorkerProcess] = {}
         self._producer: AIOKafkaProducer | None = None
@@ -79,6 +84,8 @@ class Supervisor:
             while not consumer.partitions_for_topic(SPEC_TOPIC):
                 if self._stopping.is_set():
                     return
+                if self.views is not None:
+                    await self.views.reconcile()
                 log.info("waiting for the spec topic %s (created by the gateway on first use)", SPEC_TOPIC)
                 await consumer._client.force_metadata_update()
                 await asyncio.sleep(2)
@@ -87,6 +94,8 @@ class Supervisor:
             metrics_tp = TopicPartition(METRICS_TOPIC, 0)
             tailing_metrics = False
             while not self._stopping.is_set():
+                if self.views is not None:
+                    await self.views.reconcile()
                 if self.exporter is not None and not tailing_metrics:
                     tailing_metrics = await self._tail_metrics(consumer, tp, metrics_tp)
                 batch = await consumer.getmany(timeout_ms=1000)
@@ -99,6 +108,8 @@ class Supervisor:
         finally:
             await consumer.stop()
             await self.stop_all()
+            if self.views is not None:
+                await self.views.stop()
             await self._producer.stop()
 
     @staticmethod
@@ -249,7 +260,7 @@ def run(bootstrap: str, data_dir: Path, *, metrics_host: str = "127.0.0.1", metr
         log.info("serving processor metrics on http://%s:%d/metrics", metrics_host, metrics_port)
 
     async def main() -> None:
-        supervisor = Supervisor(bootstrap, data_dir, exporter)
+        supervisor = Supervisor(bootstrap, data_dir, exporter, views=True)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, supervisor.request_stop)

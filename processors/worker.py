@@ -23,6 +23,7 @@ from processors.compiler import compile_processor
 from processors.functions import FunctionRegistry
 from processors.plan import Topics
 from schemas.processor_api import METRICS_RETENTION_MS, METRICS_TOPIC
+from schemas.processor_state import STATE_TOPIC
 from schemas.processors import ProcessorSpec
 
 FAILED_EXIT_CODE = 3
@@ -40,6 +41,14 @@ async def ensure_metrics_topic(admin: AIOKafkaAdminClient) -> None:
     topic = NewTopic(METRICS_TOPIC, 1, 1, topic_configs={"retention.ms": str(METRICS_RETENTION_MS)})
     with contextlib.suppress(TopicAlreadyExistsError):
         await admin.create_topics([topic])
+
+
+async def ensure_state_topic(admin: AIOKafkaAdminClient) -> None:
+    """The compacted topic aggregate state is published to (`schemas.processor_state`); gateways that tail it
+    create it too, with the same config."""
+    configs = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await admin.create_topics([NewTopic(STATE_TOPIC, 1, 1, topic_configs=configs)])
 
 
 async def source_partitions(bootstrap: str, topic: str) -> int:
@@ -81,6 +90,7 @@ async def prepare(bootstrap: str, topics: Topics) -> int:
     await admin.start()
     try:
         await ensure_metrics_topic(admin)
+        await ensure_state_topic(admin)
         partitions = await source_partitions(bootstrap, topics.source)
         await ensure_repartition_configs(admin, topics)
     finally:

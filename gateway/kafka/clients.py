@@ -20,6 +20,8 @@ from gateway.kafka.sessions import SessionManager
 from gateway.kafka.table import ReplicatedTable
 from gateway.settings import Settings
 from schemas.keys import KEYS_TOPIC, Stored, decode_stored
+from schemas.logs import LOGS_TOPIC, VIEW_STATE_TOPIC, Registered, ViewState, decode_registered, decode_view_state
+from schemas.processor_state import STATE_TOPIC, Published, decode_published
 from schemas.stream_schemas import SCHEMAS_TOPIC, StreamSchemaRecord, decode_stream_schema
 from schemas.tenants import TENANTS_TOPIC, TenantRecord, decode_tenant
 
@@ -44,6 +46,17 @@ class KafkaClients:
         )
         self.schemas: ReplicatedTable[StreamSchemaRecord] = ReplicatedTable(
             settings, self.admin, self.producer, SCHEMAS_TOPIC, decode_stream_schema
+        )
+        # Seed 002's event logs: the registry of logs and views, and the states view hosts publish.
+        self.logs: ReplicatedTable[Registered] = ReplicatedTable(
+            settings, self.admin, self.producer, LOGS_TOPIC, decode_registered
+        )
+        self.view_states: ReplicatedTable[ViewState] = ReplicatedTable(
+            settings, self.admin, self.producer, VIEW_STATE_TOPIC, decode_view_state
+        )
+        # What processor workers publish about their aggregates (GET /api/v1/processors/{id}/state).
+        self.processor_state: ReplicatedTable[Published] = ReplicatedTable(
+            settings, self.admin, self.producer, STATE_TOPIC, decode_published
         )
         self.idempotency = IdempotencyLog(settings, self.admin)
         self._connector: asyncio.Task[None] | None = None
@@ -113,6 +126,9 @@ class KafkaClients:
                 await self.keys.close()
                 await self.tenants.close()
                 await self.schemas.close()
+                await self.logs.close()
+                await self.view_states.close()
+                await self.processor_state.close()
                 await self.idempotency.close()
                 await self.groups.close()
                 await self.admin.close()

@@ -163,6 +163,17 @@ class ReplicatedTable(Generic[V]):
                 retry_after_s=self._settings.retry_after_s,
             ) from exc
 
+    async def wait_until(self, ready: Callable[[], bool], timeout_s: float) -> bool:
+        """Start if needed, then wait until `ready()` holds, checked now and after every batch the tail reads;
+        False when `timeout_s` passed first."""
+        await self.start()
+        try:
+            async with asyncio.timeout(timeout_s), self._advanced:
+                await self._advanced.wait_for(ready)
+        except TimeoutError:
+            return False
+        return True
+
     async def sync(self) -> None:
         """Start if needed, then wait until the tail has read everything written before this call.
 
