@@ -134,6 +134,21 @@ async def test_seed_example_end_to_end(rig: Rig) -> None:
     spec["operations"][1]["args"] = {"table": users}
     processor_id = await rig.create(spec)
 
+    # `emit: changes` is at-least-once across a rebalance (README, window semantics): a partition that moves
+    # while events flow may send a window's latest value again. This test checks the exact sequence of results,
+    # so it produces only once all four workers run and their group has settled.
+    async def all_workers_running() -> bool | None:
+        response = await rig.gateway.get(f"/api/v1/processors/{processor_id}/metrics")
+        document: dict[str, Any] = response.json()
+        workers = document.get("workers", [])
+        return (
+            True
+            if document["status"] == "running" and len(workers) == 4 and all(w["status"] == "running" for w in workers)
+            else None
+        )
+
+    await wait_for(all_workers_running, 120, "four running workers")
+
     # Four windows of transactions; every third is small and filtered out; one poison record in window 1.
     # Each window is produced once the previous one's results are out, so no event arrives after stream time
     # passed its window (grace 0 makes such an event late, as in ksqlDB).
