@@ -25,6 +25,7 @@ from gateway.idempotency import IdempotencyKeys, idempotent
 from gateway.kafka.clients import KafkaClients
 from gateway.kafka.translate import kafka_cause
 from gateway.keys import KeyStore
+from gateway.lake.services import LakeServices
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
@@ -44,7 +45,7 @@ from gateway.routes import (
     streams,
     tenants,
 )
-from gateway.seeds import ingest, intake
+from gateway.seeds import ingest, intake, lake
 from gateway.settings import Settings
 from gateway.telemetry import TelemetryMiddleware
 from gateway.tenants import TenantStore
@@ -161,6 +162,7 @@ def routes() -> list[Route]:
         # Seed APIs: each answers in its own document's envelope (gateway.envelopes).
         Route("/v1/streams/ingest", guarded("produce", ingest.ingest), methods=["POST"]),
         *intake.routes(),
+        *lake.routes(),
     ]
 
 
@@ -190,6 +192,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         ]
     )
     route_table = routes()
+    lake_services = LakeServices(settings, clients)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -198,6 +201,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         try:
             yield
         finally:
+            await lake_services.close()
             if owned:
                 await clients.close()
 
@@ -235,6 +239,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         publisher=Publisher(settings, clients, metrics=telemetry),
         metrics=telemetry,
     )
+    app.state.lake = lake_services
     app.state.idempotency = IdempotencyKeys(settings, clients.idempotency, on_replay=telemetry.idempotent_replays.inc)
     app.state.openapi = build_openapi(version("kafkagate"), settings)
     return app

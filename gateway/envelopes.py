@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from gateway.errors import GatewayError
 from gateway.responses import error_headers, problem_response
-from gateway.seeds import ingest_envelope, intake_envelope
+from gateway.seeds import ingest_envelope, intake_envelope, lake_envelope
 
 __all__ = ["ENVELOPES", "Renderer", "error_headers", "error_response", "renderer_for"]
 
@@ -26,6 +26,7 @@ Renderer = Callable[[GatewayError, str], Response]
 ENVELOPES: tuple[tuple[str, Renderer], ...] = (
     (intake_envelope.PREFIX, intake_envelope.render),
     (ingest_envelope.PATH, ingest_envelope.render),
+    *((prefix, lake_envelope.render) for prefix in lake_envelope.PREFIXES),
 )
 
 
