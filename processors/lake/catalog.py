@@ -9,17 +9,20 @@ one table exactly one commit wins and the other gets `CommitFailedException` wit
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
 from pyiceberg.table import Table
+from sqlalchemy.exc import OperationalError
 
 from processors.lake import layout
 from processors.lake.settings import LakeSettings
 
 CATALOG_NAME = "kafkagate"
 _NAMESPACE_PREFIX = "pulse_"
+_OPEN_ATTEMPTS = 3
 
 
 def namespace_of(tenant_id: str) -> str:
@@ -36,7 +39,16 @@ def open_catalog(settings: LakeSettings) -> Catalog:
         "warehouse": settings.warehouse,
         **settings.catalog_properties,
     }
-    return load_catalog(CATALOG_NAME, **properties)
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            return load_catalog(CATALOG_NAME, **properties)
+        except OperationalError:
+            # SqlCatalog creates its tables on first use with a check-then-create; a gateway and a sink starting
+            # together can both see none, and the loser's CREATE TABLE fails. The tables now exist: open again.
+            if attempt == _OPEN_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("unreachable")
 
 
 def ensure_namespace(catalog: Catalog, tenant_id: str) -> str:

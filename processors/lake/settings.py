@@ -41,6 +41,9 @@ class LakeSettings(BaseSettings):
     # `kafkagate worker` runs the lake sink beside the processors unless this is false.
     sink_enabled: bool = True
     sink_group: str = Field(default="_kafkagate_lake_sink", min_length=1)
+    # The tenants (a regular expression over slugs) whose raw streams this sink reads: all by default; a narrower
+    # one splits tenants among sinks with separate groups and catalogs.
+    sink_tenants: str = Field(default="[a-z0-9-]+", min_length=1)
     # Testing only: the sink SIGKILLs itself once at this point of its first commit, then never again for as long
     # as `fault_marker` exists (it creates the file just before dying).
     fault_point: FaultPoint | None = None

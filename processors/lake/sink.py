@@ -35,6 +35,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from pydantic import ValidationError
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
 
 from processors.lake import layout
 from processors.lake.batches import DatasetBatch, Pending, Progress, TopicPartitionKey
@@ -48,6 +49,13 @@ from schemas.lake import RAW_STREAM, DatasetRecord, RawEvent, dataset_key
 log = logging.getLogger(__name__)
 
 RAW_TOPICS = re.compile(r"^_t\.([a-z0-9-]+)\." + re.escape(RAW_STREAM) + "$")
+
+
+def raw_topics(tenants: str) -> str:
+    """The pattern of the raw streams of the tenants whose slugs match `tenants`."""
+    return r"^_t\.(?:" + tenants + r")\." + re.escape(RAW_STREAM) + "$"
+
+
 REASON_LAKE = "lake"
 DATASET_HEADER = "kafkagate-lake-dataset"
 _MAX_POLL_RECORDS = 5_000
@@ -95,7 +103,7 @@ class LakeSink:
         )
         await consumer.start()
         self._consumer = consumer
-        consumer.subscribe(pattern=RAW_TOPICS.pattern, listener=_Listener(self))
+        consumer.subscribe(pattern=raw_topics(self.settings.sink_tenants), listener=_Listener(self))
         try:
             while not self._stopping.is_set():
                 wait_ms = int(min(1.0, self.settings.flush_interval_s) * 1000)
@@ -132,7 +140,11 @@ class LakeSink:
         }
         for dataset in datasets:
             key = dataset_key(dataset.tenant_id, dataset.slug)
-            writer = await self._writer(dataset)
+            try:
+                writer = await self._writer(dataset)
+            except Unwritable as exc:
+                await self._dead_letter(record, str(exc), dataset.slug)
+                continue
             if record.offset < writer.committed.get((record.topic, record.partition), 0):
                 continue  # this table committed it before a crash or a rebalance
             try:
@@ -144,6 +156,15 @@ class LakeSink:
             batch.add(Pending(event.event_id, record.topic, record.partition, record.offset, row))
 
     async def _resolve(self, record: ConsumerRecord[bytes, bytes]) -> tuple[RawEvent, list[DatasetRecord]]:
+        """The event and its datasets. Before calling it unwritable, catch up with the registries once: the
+        schema may have been published, or the dataset created, a moment before the event was collected."""
+        try:
+            return self._resolve_now(record)
+        except Unwritable:
+            await self.registry.sync()
+            return self._resolve_now(record)
+
+    def _resolve_now(self, record: ConsumerRecord[bytes, bytes]) -> tuple[RawEvent, list[DatasetRecord]]:
         match = RAW_TOPICS.match(record.topic)
         if match is None or record.value is None:
             raise Unwritable("not a raw event")
@@ -155,10 +176,6 @@ class LakeSink:
             raise Unwritable(f"not a raw event: {str(exc).splitlines()[0]}") from exc
         tenant = self.registry.tenant_by_slug(match.group(1))
         schema = self.registry.schema(event.schema_id)
-        if tenant is None or schema is None:
-            await self.registry.sync()
-            tenant = self.registry.tenant_by_slug(match.group(1))
-            schema = self.registry.schema(event.schema_id)
         if tenant is None:
             raise Unwritable(f"no tenant holds the slug {match.group(1)!r}")
         if schema is None or schema.tenant_id != tenant.id:
@@ -171,9 +188,6 @@ class LakeSink:
             raise Unwritable(f"the payload breaks schema {schema.uri!r}: {first.message}")
         datasets = self.registry.datasets(tenant.id, schema.uri)
         if not datasets:
-            await self.registry.sync()
-            datasets = self.registry.datasets(tenant.id, schema.uri)
-        if not datasets:
             raise Unwritable(f"no dataset is bound to schema {schema.uri!r}")
         return event, datasets
 
@@ -183,7 +197,12 @@ class LakeSink:
         if writer is None or writer.identifier != (dataset.iceberg_namespace, dataset.iceberg_table):
             assert self._catalog is not None  # noqa: S101 - opened in run()
             identifier = (dataset.iceberg_namespace, dataset.iceberg_table)
-            writer = await asyncio.to_thread(TableWriter, self._catalog, identifier, self.settings)
+            try:
+                writer = await asyncio.to_thread(TableWriter, self._catalog, identifier, self.settings)
+            except NoSuchTableError as exc:
+                raise Unwritable(
+                    f"dataset {dataset.slug!r} has no table {'.'.join(identifier)} in the catalog"
+                ) from exc
             self.writers[key] = writer
         return writer
 
