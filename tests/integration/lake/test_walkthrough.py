@@ -33,7 +33,8 @@ async def test_the_documents_walkthrough(
     body = tenant.json()
     assert UUID.match(body["id"])
     assert (body["slug"], body["name"], body["status"], body["metadata"]) == (fresh["acme"], "Acme Corp", "active", {})
-    assert body["created_at"] and body["updated_at"]
+    assert body["created_at"]
+    assert body["updated_at"]
     env["TENANT"] = body["id"]
 
     schema = await curl(lake_gateway, schema_step, env, **fresh)
@@ -50,7 +51,9 @@ async def test_the_documents_walkthrough(
     dataset = await curl(lake_gateway, dataset_step, env, **fresh)
     assert dataset.status_code == 201, dataset.text
     described = dataset.json()
-    assert described["slug"] == "orders" and described["name"] == "Orders" and described["status"] == "active"
+    assert described["slug"] == "orders"
+    assert described["name"] == "Orders"
+    assert described["status"] == "active"
     assert described["schema_uri"].endswith(fresh["orders-v1"])
     assert described["iceberg_namespace"] == "pulse_" + env["TENANT"].replace("-", "")
     assert described["iceberg_table"] == "orders"
@@ -67,10 +70,13 @@ async def test_the_documents_walkthrough(
     (row,) = preview.json()["rows"]
     assert rows == [row]
     assert row["event_id"] == event_id
-    assert row["order_id"] == "o-1001" and row["amount"] == 42.5
+    assert row["order_id"] == "o-1001"
+    assert row["amount"] == 42.5
     assert row["timestamp"].startswith("2026-05-22T14:30:00")
     assert orjson.loads(row["_payload"]) == {"order_id": "o-1001", "amount": 42.5, "timestamp": "2026-05-22T14:30:00Z"}
 
     # Another engine reads the same table: DuckDB's own Iceberg reader on the catalog's current metadata file.
     (read,) = await duck_reader(described["iceberg_namespace"], "orders")
-    assert read["event_id"] == event_id and read["order_id"] == "o-1001" and read["amount"] == 42.5
+    assert read["event_id"] == event_id
+    assert read["order_id"] == "o-1001"
+    assert read["amount"] == 42.5
