@@ -126,6 +126,7 @@ class LakeSink:
     async def _route(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
             event, datasets = await self._resolve(record)
+            payload = _json_text(event.payload)
         except Unwritable as exc:
             await self._dead_letter(record, str(exc))
             return
@@ -136,7 +137,7 @@ class LakeSink:
             "_received_at": layout.parse_timestamp(event.received_at),
             "_kafka_partition": record.partition,
             "_kafka_offset": record.offset,
-            layout.PAYLOAD: orjson.dumps(event.payload).decode(),
+            layout.PAYLOAD: payload,
         }
         for dataset in datasets:
             key = dataset_key(dataset.tenant_id, dataset.slug)
@@ -291,6 +292,13 @@ class LakeSink:
         # Another sink may have committed to these tables while they were its partitions.
         for writer in list(self.writers.values()):
             await asyncio.to_thread(writer.refresh)
+
+
+def _json_text(payload: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(payload).decode()
+    except TypeError as exc:  # orjson refuses integers outside 64 bits
+        raise Unwritable(f"the payload cannot be stored as JSON text: {exc}") from exc
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka is untyped
