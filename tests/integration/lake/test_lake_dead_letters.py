@@ -61,4 +61,4 @@ async def test_unwritable_events_are_dead_lettered_and_do_not_block(
     assert "is not published" in joined
     assert "breaks schema" in joined
     assert "column quantity" in joined and "64-bit" in joined
-    assert letters[0].value == b"not json"  # the event's bytes, as they were
+    assert b"not json" in [letter.value for letter in letters]  # the event bytes, as they were

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from processors.lake.settings import LakeSettings
-from tests.integration.lake.conftest import DuckReader, new_lake_tenant, order, published_dataset
+from tests.integration.lake.conftest import DuckReader, new_lake_tenant, order, published_dataset, wait_for_rows
 
 pytestmark = [pytest.mark.kafka, pytest.mark.chaos]
 
@@ -28,7 +28,7 @@ def start_sink(bootstrap: str, settings: LakeSettings, log: Path, **extra: str) 
             "KAFKAGATE_LAKE_SINK_GROUP": settings.sink_group,
             "KAFKAGATE_LAKE_SINK_TENANTS": settings.sink_tenants,
             "KAFKAGATE_LAKE_FLUSH_INTERVAL_S": "0.5",
-            "KAFKAGATE_LAKE_FLUSH_ROWS": "40",
+            "KAFKAGATE_LAKE_FLUSH_ROWS": "30",
             **extra,
         }
     )
@@ -62,7 +62,7 @@ async def test_a_sink_killed_at_a_commit_loses_and_doubles_nothing(
     _, client = await new_lake_tenant(lake_gateway, tenant_prefix)
     schema = await published_dataset(client, "orders")
     dataset = (await client.get("/v1/datasets/orders")).json()
-    await collect(client, schema["id"], range(200))
+    await collect(client, schema["id"], range(100))
     log, marker = tmp_path / "sink.log", tmp_path / "fault-marker"
     fault = {"KAFKAGATE_LAKE_FAULT_POINT": point, "KAFKAGATE_LAKE_FAULT_MARKER": str(marker)}
     sink = start_sink(kafka_bootstrap, lake_settings, log, **fault)
@@ -75,17 +75,12 @@ async def test_a_sink_killed_at_a_commit_loses_and_doubles_nothing(
         assert marker.exists()
         # The restarted sink (the fault already fired once) picks up where the lake, not the group, says.
         sink = start_sink(kafka_bootstrap, lake_settings, log, **fault)
-        await collect(client, schema["id"], range(200, 250))
-        ids: list[str] = []
-        for _ in range(120):
-            ids = [r["event_id"] for r in await duck_reader(dataset["iceberg_namespace"], "orders")]
-            if len(ids) >= 250:
-                break
-            await asyncio.sleep(0.5)
+        await collect(client, schema["id"], range(100, 125))
+        await wait_for_rows(client, "orders", 125, timeout_s=60)
         await asyncio.sleep(1.5)  # a duplicate committed late would show now
         ids = [r["event_id"] for r in await duck_reader(dataset["iceberg_namespace"], "orders")]
-        assert len(ids) == 250, log.read_text()[-3000:]
-        assert sorted(ids) == [f"evt-{i:05d}" for i in range(250)]
+        assert len(ids) == 125, log.read_text()[-3000:]
+        assert sorted(ids) == [f"evt-{i:05d}" for i in range(125)]
     finally:
         if sink.poll() is None:
             sink.terminate()
