@@ -35,6 +35,7 @@ class DatasetBatch:
     opened_at: float
     events: list[Pending] = field(default_factory=list)
     _ids: set[str] = field(default_factory=set)
+    _firsts: dict[TopicPartitionKey, int] = field(default_factory=dict)
 
     def add(self, pending: Pending) -> bool:
         """Take `pending` unless its event_id is already in the batch (the first one wins)."""
@@ -42,17 +43,16 @@ class DatasetBatch:
             return False
         self._ids.add(pending.event_id)
         self.events.append(pending)
+        # Events of one partition arrive in offset order: the first one seen is the lowest.
+        self._firsts.setdefault((pending.topic, pending.partition), pending.offset)
         return True
 
     def due(self, now: float, interval_s: float, max_rows: int) -> bool:
         return len(self.events) >= max_rows or (bool(self.events) and now - self.opened_at >= interval_s)
 
     def first_offsets(self) -> dict[TopicPartitionKey, int]:
-        found: dict[TopicPartitionKey, int] = {}
-        for event in self.events:
-            key = (event.topic, event.partition)
-            found[key] = min(found.get(key, event.offset), event.offset)
-        return found
+        """The lowest offset the batch holds, per raw partition."""
+        return self._firsts
 
 
 def covered(events: Iterable[Pending]) -> dict[TopicPartitionKey, int]:

@@ -53,6 +53,10 @@ class LakeRegistry:
         self._consumer: AIOKafkaConsumer | None = None
         self._validators: dict[str, jsonschema_rs.Validator] = {}
         self.version = 0
+        # Derived indexes, rebuilt once per change of the registries (lookups run once per event).
+        self._indexed = -1
+        self._slugs: dict[str, TenantRecord] = {}
+        self._bound: dict[tuple[str, str], list[DatasetRecord]] = {}
 
     async def start(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
@@ -103,10 +107,30 @@ class LakeRegistry:
 
     # --- lookups ------------------------------------------------------------------------------------------
 
+    def _index(self) -> None:
+        if self._indexed == self.version:
+            return
+        slugs: dict[str, Keyed] = {}
+        for keyed in self._tables[TENANTS_TOPIC].values():
+            held = slugs.get(keyed.value.slug)
+            if held is None or keyed.offset < held.offset:
+                slugs[keyed.value.slug] = keyed
+        datasets: dict[tuple[str, str], Keyed] = {}
+        for keyed in self._tables[LAKE_DATASETS_TOPIC].values():
+            key = (keyed.value.tenant_id, keyed.value.slug)
+            held = datasets.get(key)
+            if held is None or keyed.offset < held.offset:
+                datasets[key] = keyed
+        bound: dict[tuple[str, str], list[DatasetRecord]] = {}
+        for keyed in datasets.values():
+            bound.setdefault((keyed.value.tenant_id, keyed.value.schema_uri), []).append(keyed.value)
+        self._slugs = {slug: keyed.value for slug, keyed in slugs.items()}
+        self._bound, self._indexed = bound, self.version
+
     def tenant_by_slug(self, slug: str) -> TenantRecord | None:
         """The tenant holding `slug`: of the records naming it, the one written first (as the gateway decides)."""
-        owners = [k for k in self._tables[TENANTS_TOPIC].values() if k.value.slug == slug]
-        return min(owners, key=lambda k: k.offset).value if owners else None
+        self._index()
+        return self._slugs.get(slug)
 
     def schema(self, schema_id: str) -> LakeSchemaRecord | None:
         found = self._tables[LAKE_SCHEMAS_TOPIC].get(schema_id)
@@ -114,15 +138,8 @@ class LakeRegistry:
 
     def datasets(self, tenant_id: str, schema_uri: str) -> list[DatasetRecord]:
         """The datasets of `tenant_id` bound to `schema_uri`; of two records with one slug the first one."""
-        found: dict[str, Keyed] = {}
-        for keyed in self._tables[LAKE_DATASETS_TOPIC].values():
-            record: DatasetRecord = keyed.value
-            if record.tenant_id != tenant_id:
-                continue
-            held = found.get(record.slug)
-            if held is None or keyed.offset < held.offset:
-                found[record.slug] = keyed
-        return [k.value for k in found.values() if k.value.schema_uri == schema_uri]
+        self._index()
+        return self._bound.get((tenant_id, schema_uri), [])
 
     def validator(self, schema: LakeSchemaRecord) -> jsonschema_rs.Validator:
         """The compiled composition of a published schema (published schemas never change)."""

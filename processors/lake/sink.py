@@ -26,6 +26,7 @@ import re
 import signal
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -61,6 +62,9 @@ DATASET_HEADER = "kafkagate-lake-dataset"
 _MAX_POLL_RECORDS = 5_000
 
 
+Resolved = tuple[RawEvent, list[DatasetRecord], datetime, datetime]
+
+
 class Unwritable(Exception):
     """An event the lake cannot take; `reason` goes to the dead letter's `kafkagate-error` header."""
 
@@ -75,11 +79,13 @@ class LakeSink:
         self.batches: dict[str, DatasetBatch] = {}
         self.writers: dict[str, TableWriter] = {}
         self.rows_committed = 0
+        self.first_read_at: float | None = None  # time.monotonic() of the first record read
         self.dead_lettered = 0
         self._dead: list[asyncio.Future[Any]] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._dlq_ready: set[str] = set()
+        self._last_commit: dict[TopicPartition, OffsetAndMetadata] = {}
         self._stopping = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------------------------
@@ -109,6 +115,8 @@ class LakeSink:
                 wait_ms = int(min(1.0, self.settings.flush_interval_s) * 1000)
                 fetched = await consumer.getmany(timeout_ms=wait_ms)
                 if fetched:
+                    if self.first_read_at is None:
+                        self.first_read_at = time.monotonic()
                     await self.registry.poll()
                 for tp, records in fetched.items():
                     for record in records:
@@ -125,16 +133,16 @@ class LakeSink:
 
     async def _route(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            event, datasets = await self._resolve(record)
+            event, datasets, timestamp, received_at = await self._resolve(record)
             payload = _json_text(event.payload)
         except Unwritable as exc:
             await self._dead_letter(record, str(exc))
             return
         metadata = {
             layout.EVENT_ID: event.event_id,
-            layout.TIMESTAMP: layout.parse_timestamp(event.timestamp),
+            layout.TIMESTAMP: timestamp,
             "_schema_uri": event.schema_uri,
-            "_received_at": layout.parse_timestamp(event.received_at),
+            "_received_at": received_at,
             "_kafka_partition": record.partition,
             "_kafka_offset": record.offset,
             layout.PAYLOAD: payload,
@@ -156,7 +164,7 @@ class LakeSink:
             batch = self.batches.setdefault(key, DatasetBatch(time.monotonic()))
             batch.add(Pending(event.event_id, record.topic, record.partition, record.offset, row))
 
-    async def _resolve(self, record: ConsumerRecord[bytes, bytes]) -> tuple[RawEvent, list[DatasetRecord]]:
+    async def _resolve(self, record: ConsumerRecord[bytes, bytes]) -> Resolved:
         """The event and its datasets. Before calling it unwritable, catch up with the registries once: the
         schema may have been published, or the dataset created, a moment before the event was collected."""
         try:
@@ -165,14 +173,14 @@ class LakeSink:
             await self.registry.sync()
             return self._resolve_now(record)
 
-    def _resolve_now(self, record: ConsumerRecord[bytes, bytes]) -> tuple[RawEvent, list[DatasetRecord]]:
+    def _resolve_now(self, record: ConsumerRecord[bytes, bytes]) -> Resolved:
         match = RAW_TOPICS.match(record.topic)
         if match is None or record.value is None:
             raise Unwritable("not a raw event")
         try:
             event = RawEvent.model_validate_json(record.value)
-            layout.parse_timestamp(event.timestamp)
-            layout.parse_timestamp(event.received_at)
+            timestamp = layout.parse_timestamp(event.timestamp)
+            received_at = layout.parse_timestamp(event.received_at)
         except (ValidationError, ValueError) as exc:
             raise Unwritable(f"not a raw event: {str(exc).splitlines()[0]}") from exc
         tenant = self.registry.tenant_by_slug(match.group(1))
@@ -190,7 +198,7 @@ class LakeSink:
         datasets = self.registry.datasets(tenant.id, schema.uri)
         if not datasets:
             raise Unwritable(f"no dataset is bound to schema {schema.uri!r}")
-        return event, datasets
+        return event, datasets, timestamp, received_at
 
     async def _writer(self, dataset: DatasetRecord) -> TableWriter:
         key = dataset_key(dataset.tenant_id, dataset.slug)
@@ -280,8 +288,9 @@ class LakeSink:
             for (topic, partition), offset in offsets.items()
             if TopicPartition(topic, partition) in assigned
         }
-        if wanted:
+        if wanted and wanted != self._last_commit:
             await self._consumer.commit(wanted)
+            self._last_commit = wanted
 
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in revoked]
