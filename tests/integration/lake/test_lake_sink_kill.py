@@ -50,7 +50,7 @@ async def collect(client: httpx.AsyncClient, schema_id: str, ids: range) -> None
 
 
 @pytest.mark.parametrize("point", ["before-commit", "after-commit"])
-async def test_a_sink_killed_at_a_commit_loses_and_doubles_nothing(  # noqa: PLR0917 - pytest passes fixtures so
+async def test_a_sink_killed_at_a_commit_loses_and_doubles_nothing(  # noqa: PLR0917 - fixtures arrive as arguments
     point: str,
     lake_gateway: httpx.AsyncClient,
     lake_settings: LakeSettings,
