@@ -1,7 +1,9 @@
 """The lake API's records (seed 000): registered schemas, datasets and the raw events between gateway and sink.
 
 Schemas and datasets live in compacted topics every gateway tails (`gateway.kafka.table.ReplicatedTable`) and
-the lake sink reads: schemas keyed by id, datasets by `<tenant id>/<slug>`. A raw event is the JSON value the
+the lake sink reads: a draft schema keyed by its id, its published (frozen) copy by `<id>/published`, which
+wins over any draft record of the same id, so an edit racing the publish can never change a published schema;
+datasets by `<tenant id>/<slug>/<dataset id>`. A raw event is the JSON value the
 gateway writes to a tenant's raw stream for `POST /v1/collect`, keyed by its `event_id`.
 """
 
@@ -26,6 +28,7 @@ SYSTEM_CLASSES: dict[str, dict[str, Any]] = {
     }
 }
 
+PUBLISHED_SUFFIX = "/published"
 SchemaStatus = Literal["draft", "published"]
 DatasetSlug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
@@ -122,6 +125,10 @@ class RawEvent(BaseModel):
     timestamp: str
     received_at: str
     payload: dict[str, Any]
+
+
+def published_key(schema_id: str) -> str:
+    return schema_id + PUBLISHED_SUFFIX
 
 
 def dataset_key(tenant_id: str, slug: str) -> str:

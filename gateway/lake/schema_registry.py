@@ -2,8 +2,11 @@
 
 A schema starts as a draft; publishing freezes it (any later change is a 409) and fixes its composition, the
 `allOf` of its class, its field groups' definitions and its own definition, which is what events are checked
-against. A `uri` names one schema in the whole deployment: of two records claiming it, the one written first
-(lowest offset) keeps it, and the other is deleted again and answered 409, as with tenant slugs.
+against. The published copy is written under its own key (`schemas.lake.published_key`) and always wins over
+the draft record, so a draft edit that races the publish on another gateway changes nothing that is published.
+
+A `uri` names one schema in the whole deployment: of two records claiming it, the one written first (lowest
+offset) keeps it, and the other is deleted again and answered 409, as with tenant slugs.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from gateway import errors as ge
 from gateway.kafka.table import Entry, ReplicatedTable
 from gateway.stream_schemas import CompiledSchema, compile_schema
 from gateway.timefmt import now_iso
-from schemas.lake import SYSTEM_CLASSES, LakeSchemaRecord, SchemaCreate, SchemaPatch
+from schemas.lake import (
+    PUBLISHED_SUFFIX,
+    SYSTEM_CLASSES,
+    LakeSchemaRecord,
+    SchemaCreate,
+    SchemaPatch,
+    published_key,
+)
 
 
 def _invalid(field: str, message: str) -> ge.ValidationFailed:
@@ -35,11 +45,14 @@ class SchemaRegistry:
         claims = [e for e in self.table.entries().values() if e.value.uri == uri]
         return min(claims, key=lambda e: e.offset) if claims else None
 
+    def _current(self, schema_id: str) -> LakeSchemaRecord | None:
+        return self.table.get(published_key(schema_id)) or self.table.get(schema_id)
+
     def _visible(self, tenant_id: str, id_or_uri: str) -> LakeSchemaRecord | None:
-        found = self.table.get(id_or_uri)
+        found = None if id_or_uri.endswith(PUBLISHED_SUFFIX) else self._current(id_or_uri)
         if found is None:
             owner = self._uri_owner(id_or_uri)
-            found = None if owner is None else owner.value
+            found = None if owner is None else self._current(owner.value.id)
         return found if found is not None and found.tenant_id == tenant_id else None
 
     async def find(self, tenant_id: str, id_or_uri: str) -> LakeSchemaRecord | None:
@@ -58,7 +71,8 @@ class SchemaRegistry:
 
     async def schemas(self, tenant_id: str) -> list[LakeSchemaRecord]:
         await self.table.sync()
-        return sorted((e.value for e in self.table.entries().values() if e.value.tenant_id == tenant_id), key=_by_id)
+        ids = {e.value.id for e in self.table.entries().values() if e.value.tenant_id == tenant_id}
+        return sorted((s for s in map(self._current, ids) if s is not None), key=_by_id)
 
     def compiled(self, schema: LakeSchemaRecord) -> CompiledSchema:
         """The validator of a schema's composition, with formats (`date-time`, ...) checked."""
@@ -127,8 +141,9 @@ class SchemaRegistry:
         updated = current.model_copy(update={**changes, "updated_at": now_iso()})
         composed = await self._compose(tenant_id, updated.class_uri, updated.field_group_uris, updated.definition)
         updated = updated.model_copy(update={"composed": composed})
-        await self.table.put(updated.id, updated.model_dump_json().encode())
-        return updated
+        key = published_key(updated.id) if updated.status == "published" else updated.id
+        await self.table.put(key, updated.model_dump_json().encode())
+        return self._current(updated.id) or updated
 
 
 def _by_id(schema: LakeSchemaRecord) -> str:

@@ -26,6 +26,7 @@ from schemas.lake import (
     LakeSchemaRecord,
     decode_dataset,
     decode_lake_schema,
+    published_key,
 )
 from schemas.tenants import TENANTS_TOPIC, TenantRecord, decode_tenant
 
@@ -133,7 +134,9 @@ class LakeRegistry:
         return self._slugs.get(slug)
 
     def schema(self, schema_id: str) -> LakeSchemaRecord | None:
-        found = self._tables[LAKE_SCHEMAS_TOPIC].get(schema_id)
+        """The schema's published copy when it has one, else its draft."""
+        schemas = self._tables[LAKE_SCHEMAS_TOPIC]
+        found = schemas.get(published_key(schema_id)) or schemas.get(schema_id)
         return None if found is None else found.value
 
     def datasets(self, tenant_id: str, schema_uri: str) -> list[DatasetRecord]:

@@ -3,12 +3,16 @@ composition with the class, and exactly one row per event_id (checked with DuckD
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
+import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from processors.lake.sink import LakeSink
+from schemas.lake import LAKE_SCHEMAS_TOPIC
 from tests.integration.lake.conftest import (
     CLASS,
     DuckReader,
@@ -167,3 +171,30 @@ async def test_the_same_event_id_twice_is_one_row(
     read = await duck_reader(dataset["iceberg_namespace"], "orders")
     assert sorted(r["order_id"] for r in rows) == sorted(r["order_id"] for r in read) == ["o-1", "o-2"]
     assert [r["event_id"] for r in read].count("evt-dup") == 1
+
+
+async def test_a_draft_edit_racing_the_publish_changes_nothing_published(
+    lake_gateway: httpx.AsyncClient, tenant_prefix: str, kafka_bootstrap: str
+) -> None:
+    _, client = await new_lake_tenant(lake_gateway, tenant_prefix)
+    uri = f"https://example.test/schema/{uuid.uuid4().hex}"
+    draft = (
+        await client.post("/v1/schemas", json={"uri": uri, "title": "A", "class_uri": CLASS, "definition": {}})
+    ).json()
+    await client.patch(f"/v1/schemas/{draft['id']}", json={"status": "published"})
+    # What another gateway's draft edit, which read the draft before the publish, writes after it.
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        record = {**draft, "tenant_id": draft_tenant(client), "title": "B", "composed": {"allOf": [{}]}}
+        await producer.send_and_wait(LAKE_SCHEMAS_TOPIC, orjson.dumps(record), key=draft["id"].encode())
+    finally:
+        await producer.stop()
+    await asyncio.sleep(1.5)  # the gateway's tail reads it
+    shown = (await client.get(f"/v1/schemas/{draft['id']}")).json()
+    assert (shown["status"], shown["title"]) == ("published", "A")
+    assert [s["title"] for s in (await client.get("/v1/schemas")).json()["schemas"]] == ["A"]
+
+
+def draft_tenant(client: httpx.AsyncClient) -> str:
+    return client.headers["X-Tenant-ID"]
