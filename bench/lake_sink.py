@@ -113,10 +113,10 @@ async def _measure(bootstrap: str, rows: int, directory: Path) -> None:
     while sink.rows_committed < full and not task.done():  # noqa: ASYNC110 - polling the sink's counter is the point
         await asyncio.sleep(0.05)
     finished, timed = time.monotonic(), sink.rows_committed
-    sink.request_stop()  # commits the rest on the way out
+    # Stopping commits what it has read; rows it had not read yet stay in Kafka, uncommitted, for the next run.
+    sink.request_stop()
     await task
     assert sink.first_read_at is not None  # noqa: S101 - it committed rows, so it read them
-    assert sink.rows_committed == rows, f"{sink.rows_committed} of {rows} rows committed"  # noqa: S101
     elapsed = finished - sink.first_read_at
     rate = timed / elapsed
     print(f"lake sink: {timed:,} rows in {elapsed:.1f} s (first read to commit) = {rate:,.0f} rows/s")
