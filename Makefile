@@ -83,6 +83,7 @@ screenshots: install browser
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.lake_sink
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist

@@ -25,6 +25,7 @@ from gateway.idempotency import IdempotencyKeys, idempotent
 from gateway.kafka.clients import KafkaClients
 from gateway.kafka.translate import kafka_cause
 from gateway.keys import KeyStore
+from gateway.lake.services import LakeServices
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import RequestIdMiddleware
 from gateway.openapi import build_openapi
@@ -48,7 +49,7 @@ from gateway.routes import (
     streams,
     tenants,
 )
-from gateway.seeds import ingest, intake, logs
+from gateway.seeds import ingest, intake, lake, logs
 from gateway.settings import Settings
 from gateway.telemetry import TelemetryMiddleware
 from gateway.tenants import TenantStore
@@ -167,6 +168,7 @@ def routes() -> list[Route]:
         Route("/v1/streams/ingest", guarded("produce", ingest.ingest), methods=["POST"]),
         *intake.routes(),
         *logs.routes(),
+        *lake.routes(),
     ]
 
 
@@ -206,6 +208,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         ]
     )
     route_table: list[BaseRoute] = [*routes(), *page_routes()]
+    lake_services = LakeServices(settings, clients)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -214,6 +217,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         try:
             yield
         finally:
+            await lake_services.close()
             if owned:
                 await clients.close()
 
@@ -252,6 +256,7 @@ def create_app(settings: Settings, kafka: KafkaClients | None = None, quotas: Qu
         metrics=telemetry,
     )
     app.state.push = push_streams
+    app.state.lake = lake_services
     app.state.idempotency = IdempotencyKeys(settings, clients.idempotency, on_replay=telemetry.idempotent_replays.inc)
     app.state.openapi = build_openapi(version("kafkagate"), settings)
     return app

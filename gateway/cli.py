@@ -60,6 +60,7 @@ def worker() -> None:
         settings.processor_data_dir,
         metrics_host=settings.host,
         metrics_port=settings.worker_metrics_port,
+        lake=settings.lake.sink_enabled,
     )
 
 

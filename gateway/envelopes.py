@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from gateway.errors import GatewayError
 from gateway.responses import error_headers, problem_response
-from gateway.seeds import ingest_envelope, intake_envelope, logs_envelope
+from gateway.seeds import ingest_envelope, intake_envelope, lake_envelope, logs_envelope
 
 __all__ = ["ENVELOPES", "Renderer", "error_headers", "error_response", "renderer_for"]
 
@@ -27,6 +27,7 @@ ENVELOPES: tuple[tuple[str, Renderer], ...] = (
     (intake_envelope.PREFIX, intake_envelope.render),
     (ingest_envelope.PATH, ingest_envelope.render),
     (logs_envelope.PREFIX, logs_envelope.render),
+    *((prefix, lake_envelope.render) for prefix in lake_envelope.PREFIXES),
 )
 
 

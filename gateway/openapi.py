@@ -11,7 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 from gateway import errors as ge
 from gateway.idempotency import MAX_KEY_CHARS
 from gateway.parameters import PATH_SCHEMAS, query_schemas
-from gateway.seeds import ingest_envelope, intake_openapi, logs_openapi
+from gateway.seeds import ingest_envelope, intake_openapi, lake_openapi, logs_openapi
 from gateway.settings import Settings
 from schemas.consumers import CommitRequest, ResetRequest
 from schemas.events import BATCH, EVENT
@@ -320,6 +320,87 @@ OPERATIONS: tuple[Operation, ...] = (
         envelope="IngestError",
         status_text=ingest_envelope.STATUS_TEXT,
     ),
+    *(
+        Operation(
+            method,
+            path,
+            f"Lake API (seed 000): {summary}",
+            success,
+            body,
+            errors=errors,
+            headers=() if path == "/v1/tenants" else lake_openapi.TENANT_HEADER,
+            returns=returns,
+            envelope="LakeError",
+            status_text=lake_openapi.STATUS_TEXT,
+            query=query,
+        )
+        for method, path, summary, success, body, errors, returns, query in (
+            (
+                "post",
+                "/v1/tenants",
+                "create a tenant, its lake namespace and its raw and dead-letter streams (root only)",
+                201,
+                "TenantCreate",
+                (400, 409, 413, 415, 422, 503),
+                "LakeTenant",
+                (),
+            ),
+            (
+                "post",
+                "/v1/schemas",
+                "register a schema (a draft)",
+                201,
+                "LakeSchemaIn",
+                (400, 409, 413, 415, 422, 503),
+                "LakeSchema",
+                (),
+            ),
+            ("get", "/v1/schemas", "the tenant's schemas", 200, None, (400, 503), "LakeSchemaList", ()),
+            ("get", "/v1/schemas/{schema_id}", "a schema", 200, None, (400, 404, 503), "LakeSchema", ()),
+            (
+                "patch",
+                "/v1/schemas/{schema_id}",
+                "change a draft, or publish it (which freezes it)",
+                200,
+                "LakeSchemaPatch",
+                (400, 404, 409, 413, 415, 422, 503),
+                "LakeSchema",
+                (),
+            ),
+            (
+                "post",
+                "/v1/datasets",
+                "create a dataset: an Iceberg table from a published schema",
+                201,
+                "LakeDatasetIn",
+                (400, 409, 413, 415, 422, 503),
+                "LakeDataset",
+                (),
+            ),
+            ("get", "/v1/datasets", "the tenant's datasets", 200, None, (400, 503), "LakeDatasetList", ()),
+            ("get", "/v1/datasets/{slug}", "a dataset", 200, None, (400, 404, 503), "LakeDataset", ()),
+            (
+                "get",
+                "/v1/datasets/{slug}/preview",
+                "the latest rows, read from the Iceberg table with DuckDB",
+                200,
+                None,
+                (400, 404, 422, 503),
+                "LakePreview",
+                (("limit", "rows (KAFKAGATE_LAKE_PREVIEW_MAX_LIMIT at most; 10 by default)", False, "limit"),),
+            ),
+            (
+                "post",
+                "/v1/collect",
+                "validate an event and publish it to the tenant's raw stream; 202 once Kafka has it",
+                202,
+                "CollectIn",
+                (400, 413, 415, 422, 503, 504),
+                "CollectAccepted",
+                (),
+            ),
+        )
+    ),
 )
 
 _SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
@@ -406,7 +487,12 @@ def _schema(source: TypeAdapter[Any] | type[BaseModel]) -> dict[str, Any]:
 
 
 def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Problem": _PROBLEM, **intake_openapi.SCHEMAS, **logs_openapi.SCHEMAS}
+    schemas: dict[str, Any] = {
+        "Problem": _PROBLEM,
+        **intake_openapi.SCHEMAS,
+        **logs_openapi.SCHEMAS,
+        **lake_openapi.SCHEMAS,
+    }
     for name, source in _SCHEMAS.items():
         schema = _schema(source)
         schemas.update(schema.pop("$defs", {}))

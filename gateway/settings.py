@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import InvalidStreamName
 from gateway.names import validate_stream_name
+from processors.lake.settings import LakeSettings
 
 MIN_SECRET_CHARS = 32
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
@@ -113,6 +114,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # `kafkagate worker` serves the processors' metrics on this port (on KAFKAGATE_HOST); 0 serves none.
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    # The lake (seed 000): catalog, warehouse and sink flushing, from `KAFKAGATE_LAKE_*` (see LakeSettings).
+    lake: LakeSettings = Field(default_factory=LakeSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -20,12 +20,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry, start_http_server
 
+from processors.lake.service import KeptProcess, lake_sink
 from processors.metrics import WorkerMetrics
 from processors.metrics_exporter import ProcessorExporter
 from processors.views.keeper import ViewHostKeeper
@@ -53,15 +55,23 @@ class WorkerProcess:
 
 class Supervisor:
     """`exporter`, when given, is fed every record of the metrics topic (see `processors.metrics_exporter`).
-    With `views`, it also keeps a view host process alive (`processors.views.host`), which runs the log views."""
+    `services` are kept running beside the workers from the start, spec topic or not (the lake sink). With
+    `views`, it also keeps a view host process alive (`processors.views.host`), which runs the log views."""
 
     def __init__(
-        self, bootstrap: str, data_dir: Path, exporter: ProcessorExporter | None = None, *, views: bool = False
+        self,
+        bootstrap: str,
+        data_dir: Path,
+        exporter: ProcessorExporter | None = None,
+        services: Sequence[KeptProcess] = (),
+        *,
+        views: bool = False,
     ):
         self.bootstrap = bootstrap
         self.data_dir = data_dir
         self.exporter = exporter
         self.views = ViewHostKeeper(bootstrap, data_dir / "views") if views else None
+        self.services = list(services)
         self.records: dict[str, ProcessorRecord] = {}
         self.workers: dict[tuple[str, int], WorkerProcess] = {}
         self._producer: AIOKafkaProducer | None = None
@@ -86,6 +96,7 @@ class Supervisor:
                     return
                 if self.views is not None:
                     await self.views.reconcile()
+                await self._keep_services()
                 log.info("waiting for the spec topic %s (created by the gateway on first use)", SPEC_TOPIC)
                 await consumer._client.force_metadata_update()
                 await asyncio.sleep(2)
@@ -105,11 +116,13 @@ class Supervisor:
                     for record in batch.get(metrics_tp, []):
                         self.exporter.feed(record.value)
                 await self.reconcile()
+                await self._keep_services()
         finally:
             await consumer.stop()
             await self.stop_all()
             if self.views is not None:
                 await self.views.stop()
+            await asyncio.gather(*(service.stop() for service in self.services))
             await self._producer.stop()
 
     @staticmethod
@@ -125,6 +138,10 @@ class Supervisor:
         consumer.seek(spec, read_to)
         await consumer.seek_to_beginning(metrics)
         return True
+
+    async def _keep_services(self) -> None:
+        for service in self.services:
+            await service.keep()
 
     def _apply(self, processor_id: str, value: bytes | None) -> None:
         if value is None:
@@ -248,9 +265,17 @@ class Supervisor:
         self._stopping.set()
 
 
-def run(bootstrap: str, data_dir: Path, *, metrics_host: str = "127.0.0.1", metrics_port: int = 0) -> None:
+def run(
+    bootstrap: str,
+    data_dir: Path,
+    *,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int = 0,
+    lake: bool = True,
+) -> None:
     """Supervise processors until SIGINT or SIGTERM. `metrics_port` > 0 serves the processors' metrics there
-    (`GET /metrics`, Prometheus text format, on a thread of its own); 0 serves none."""
+    (`GET /metrics`, Prometheus text format, on a thread of its own); 0 serves none. `lake` runs the lake sink
+    (`processors.lake.sink`) too."""
     exporter = None
     if metrics_port:
         exporter = ProcessorExporter()
@@ -260,7 +285,8 @@ def run(bootstrap: str, data_dir: Path, *, metrics_host: str = "127.0.0.1", metr
         log.info("serving processor metrics on http://%s:%d/metrics", metrics_host, metrics_port)
 
     async def main() -> None:
-        supervisor = Supervisor(bootstrap, data_dir, exporter, views=True)
+        services = [lake_sink(bootstrap, data_dir)] if lake else []
+        supervisor = Supervisor(bootstrap, data_dir, exporter, services, views=True)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, supervisor.request_stop)
