@@ -320,6 +320,10 @@ class Processors(_Resource):
     async def metrics(self, processor_id: str) -> m.ProcessorMetrics:
         return await self._client.run(calls.processor_metrics(processor_id))
 
+    async def state(self, processor_id: str, key: str, *, after: Mapping[int, int] | None = None) -> dict[str, Any]:
+        """The processor's windows for `key`; `after` waits until it has processed those source positions."""
+        return await self._client.run(calls.processor_state(processor_id, key, after))
+
 
 class Keys(_Resource):
     async def create(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -323,6 +323,16 @@ def resume_processor(processor_id: str) -> Call[m.Processor]:
 
 def processor_metrics(processor_id: str) -> Call[m.ProcessorMetrics]:
     return _get(f"{API}/processors/{_seg(processor_id)}/metrics", _model(m.ProcessorMetrics))
+
+
+def processor_state(
+    processor_id: str, key: str, after: Mapping[int, int] | None = None, wait_ms: int = 10_000
+) -> Call[dict[str, Any]]:
+    """An aggregate's windows for one key; with `after` ({partition: offset}, as produce answers give them) the
+    gateway answers once the processor has processed those positions (it waits up to its own limit)."""
+    positions = ",".join(f"{partition}:{offset}" for partition, offset in sorted((after or {}).items())) or None
+    call: Call[dict[str, Any]] = _get(f"{API}/processors/{_seg(processor_id)}/state", _json, key=key, after=positions)
+    return replace(call, wait_ms=wait_ms) if positions else call
 
 
 # --- keys and tenants ---

@@ -314,6 +314,10 @@ class Processors(_Resource):
     def metrics(self, processor_id: str) -> m.ProcessorMetrics:
         return self._client.run(calls.processor_metrics(processor_id))
 
+    def state(self, processor_id: str, key: str, *, after: Mapping[int, int] | None = None) -> dict[str, Any]:
+        """The processor's windows for `key`; `after` waits until it has processed those source positions."""
+        return self._client.run(calls.processor_state(processor_id, key, after))
+
 
 class Keys(_Resource):
     def create(
