@@ -55,6 +55,7 @@ class _CatalogEntry:
     max_message_bytes: int
     timestamps: TimestampRange
     expires_at: float
+    min_insync_replicas: int = 1
 
 
 class StreamAdmin:
@@ -271,6 +272,10 @@ class StreamAdmin:
         entry = await self._entry(name)
         return entry.partitions, entry.max_message_bytes, entry.timestamps
 
+    async def min_insync_replicas(self, name: str) -> int:
+        """The stream's `min.insync.replicas`, from the same short-lived cache as `limits`."""
+        return (await self._entry(name)).min_insync_replicas
+
     async def _entry(self, name: str) -> _CatalogEntry:
         entry = self._catalog.get(name)
         if entry is None or entry.expires_at < time.monotonic():
@@ -286,7 +291,11 @@ class StreamAdmin:
         configs = await self.configs(name)
         max_bytes = int(configs.get("max.message.bytes", "1048588"))
         entry = _CatalogEntry(
-            len(topic["partitions"]), max_bytes, TimestampRange.from_configs(configs), time.monotonic() + _CATALOG_TTL_S
+            len(topic["partitions"]),
+            max_bytes,
+            TimestampRange.from_configs(configs),
+            time.monotonic() + _CATALOG_TTL_S,
+            int(configs.get("min.insync.replicas", "1")),
         )
         self._catalog[name] = entry
         return entry
