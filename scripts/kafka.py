@@ -206,7 +206,12 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A killed node nobody has reaped yet still answers signal 0; a zombie is dead for every purpose here.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in {"Z", "X"}
 
 
 def read_pid(data_dir: Path) -> int | None:

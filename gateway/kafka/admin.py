@@ -24,6 +24,7 @@ from gateway.timebounds import TimestampRange
 
 _DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs config_source: set on this topic
 _CATALOG_TTL_S = 30.0
+_INTERNAL_REPLICAS = 3
 
 
 @dataclass(slots=True)
@@ -118,7 +119,19 @@ class StreamAdmin:
         except Exception as exc:
             raise self._fail(exc) from exc
 
+    async def internal_replication_factor(self) -> int:
+        """`KAFKAGATE_INTERNAL_REPLICATION_FACTOR`, or min(3, brokers) when unset."""
+        configured = self._settings.internal_replication_factor
+        return configured if configured is not None else min(_INTERNAL_REPLICAS, await self.broker_count())
+
     # --- topics -------------------------------------------------------------------------------------------
+
+    async def create_internal(self, name: str, partitions: int, configs: dict[str, str]) -> None:
+        """Create a topic of the gateway's own (or one an API makes on first use) with the internal replication
+        factor; from 3 replicas on, writes also need 2 in-sync ones unless `configs` say otherwise."""
+        replicas = await self.internal_replication_factor()
+        durable = {"min.insync.replicas": "2"} if replicas >= _INTERNAL_REPLICAS else {}
+        await self.create(name, partitions, replicas, {**durable, **configs})
 
     async def create(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]) -> None:
         topic = NewTopic(name, partitions, replication_factor, topic_configs=configs)
