@@ -25,6 +25,7 @@ from gateway.timebounds import TimestampRange
 _DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs config_source: set on this topic
 _CATALOG_TTL_S = 30.0
 _INTERNAL_REPLICAS = 3
+_PING_TIMEOUT_S = 3.0
 
 
 @dataclass(slots=True)
@@ -108,10 +109,18 @@ class StreamAdmin:
         return translate(exc, stream=stream, retry_after_s=self._settings.retry_after_s)
 
     async def ping(self) -> None:
+        """Ask Kafka for its brokers; any failure, a slow answer included, is 503 (what `/readyz` must say)."""
         try:
-            await asyncio.wait_for(self.client().describe_cluster(), 3)
+            await asyncio.wait_for(self.client().describe_cluster(), _PING_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ge.BrokerUnavailable(
+                f"Kafka did not answer within {_PING_TIMEOUT_S:g} s", retry_after_s=self._settings.retry_after_s
+            ) from exc
         except Exception as exc:
-            raise self._fail(exc) from exc
+            error = self._fail(exc)
+            if error.status >= 500:
+                raise ge.BrokerUnavailable(error.detail, retry_after_s=self._settings.retry_after_s) from exc
+            raise error from exc
 
     async def broker_count(self) -> int:
         try:
