@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka import errors as ke
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.protocol.metadata import MetadataRequest
 
 from gateway import errors as ge
 from gateway.kafka import connect
@@ -156,19 +157,36 @@ class StreamAdmin:
     async def _settle(self, name: str, done: Callable[[dict[str, Any] | None], bool], timeout_s: float = 10) -> None:
         """Wait until metadata shows a change the controller accepted, so the next read sees it.
 
-        `done` gets the topic's metadata, or None while the topic does not exist.
+        `done` gets the topic's metadata, or None while the topic does not exist. Every broker applies the
+        controller's metadata in its own time, and later requests go to any of them, so all must show it.
         """
         deadline = time.monotonic() + timeout_s
         while True:
-            try:
-                topic: dict[str, Any] | None = await self._metadata(name)
-            except ge.StreamNotFound:
-                topic = None
-            if done(topic):
+            if all(done(topic) for topic in await self._metadata_everywhere(name)):
                 return
             if time.monotonic() > deadline:
                 raise ge.OperationTimeout(f"Kafka accepted the change to {name!r} but did not show it in time")
             await asyncio.sleep(0.05)
+
+    async def _metadata_everywhere(self, name: str) -> list[dict[str, Any] | None]:
+        """The topic's metadata as each reachable broker shows it (None where it does not exist)."""
+        admin = self.client()
+        seen: list[dict[str, Any] | None] = []
+        failure: BaseException | None = None
+        # aiokafka's admin client asks a random broker; `_send_request` with a node id asks that one.
+        for broker in admin._client.cluster.brokers():
+            try:
+                response = await admin._send_request(MetadataRequest([name]), broker.nodeId)
+            except (ke.KafkaConnectionError, ke.NodeNotReadyError, ke.RequestTimedOutError) as exc:
+                failure = exc  # a broker that is down serves nobody's next request either
+                continue
+            except Exception as exc:
+                raise self._fail(exc, name) from exc
+            (topic,) = response.to_object()["topics"]
+            seen.append(None if topic["error_code"] == ke.UnknownTopicOrPartitionError.errno else dict(topic))
+        if not seen:
+            raise self._fail(failure or ke.NoBrokersAvailable(), name)
+        return seen
 
     def _raise_for(self, code: int, message: str | None, stream: str) -> None:
         if code == 0:

@@ -214,6 +214,7 @@ class EventProducer:
             )
             meta = await asyncio.wait_for(asyncio.shield(future), timeout_ms / 1000)
         except TimeoutError as exc:
+            self._replicas.unanswered(producer)
             detail = f"Kafka did not acknowledge within {timeout_ms} ms; the event may or may not have been written"
             raise self._timeout(detail, future, 0, record, stream) from exc
         except _FATAL as exc:
@@ -239,12 +240,9 @@ class EventProducer:
         with fewer in-sync replicas than `min_insync` are not sent and get a 503 (`InsyncReplicas`)."""
         producer = await self._pool.get(compression)
         results: list[Ack | ge.GatewayError | None] = [None] * len(records)
-        # Load spreading, not security (S311).
-        if min_insync <= 1:
-            sticky = random.randrange(partitions)  # noqa: S311
-        else:
-            sticky = random.choice(self._replicas.writable(producer, stream, partitions, min_insync))  # noqa: S311
-        batches = self._build(producer, records, partitions, results, sticky)
+        batches = self._build(
+            producer, records, partitions, results, self._sticky(producer, stream, partitions, min_insync)
+        )
         futures: dict[asyncio.Future[Any], _Batch] = {}
         for batch in batches:
             refusal = self._replicas.refusal(producer, stream, batch.partition, min_insync)
@@ -268,10 +266,18 @@ class EventProducer:
                 for relative, i in enumerate(batch.members):
                     results[i] = Ack(batch.partition, base + relative, records[i].timestamp_ms)
             detail = f"not acknowledged within {timeout_ms} ms; the event may or may not have been written"
+            if pending:
+                self._replicas.unanswered(producer)
             for future in pending:
                 for relative, i in enumerate(futures[future].members):
                     results[i] = self._timeout(detail, future, relative, records[i], stream)
         return [r if r is not None else ge.GatewayError("event was not sent") for r in results]
+
+    def _sticky(self, producer: AIOKafkaProducer, stream: str, partitions: int, min_insync: int) -> int:
+        """The partition a batch's records with neither partition nor key go to: any, or one that can take them."""
+        if min_insync <= 1:
+            return random.randrange(partitions)  # noqa: S311 - load spreading, not security
+        return random.choice(self._replicas.writable(producer, stream, partitions, min_insync))  # noqa: S311 - same
 
     @staticmethod
     def _build(

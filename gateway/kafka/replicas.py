@@ -6,8 +6,9 @@ expires batches), so the client would only learn of it as a 504 when the gateway
 still queued and written whenever the replicas return. Checking the producer's own metadata first turns that
 into an immediate 503 for a record that was never sent: retrying it cannot write it twice.
 
-The check reads aiokafka's cluster metadata, which is only as fresh as its last refresh: every refusal asks for
-a refresh (at most one every `_REFRESH_INTERVAL_S`), so produce resumes within a metadata round trip of the
+The check reads aiokafka's cluster metadata, which is only as fresh as its last refresh: every refusal, and
+every send the gateway stopped waiting for, asks for a refresh (at most one every `_REFRESH_INTERVAL_S`), so
+refusals start within a produce timeout of the ISR shrinking and stop within a metadata round trip of the
 replicas catching up. A record sent on metadata that is still stale meets the broker's own check and ends as a
 504 whose outcome the idempotency layer learns later.
 """
@@ -56,6 +57,11 @@ class InsyncReplicas:
         """The partitions of `topic` a record without a key may go to (all of them when none can)."""
         found = [p for p in range(partitions) if self.refusal(producer, topic, p, required) is None]
         return found or list(range(partitions))
+
+    def unanswered(self, producer: AIOKafkaProducer) -> None:
+        """A send went unacknowledged for the gateway's whole wait: perhaps the broker refuses it for too few
+        in-sync replicas while aiokafka retries, which changes no metadata aiokafka would refresh on its own."""
+        self._refresh(producer)
 
     def _refresh(self, producer: AIOKafkaProducer) -> None:
         now = time.monotonic()

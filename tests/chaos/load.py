@@ -23,7 +23,12 @@ Post = Callable[[int, int], Awaitable[httpx.Response | None]]
 class Outcomes:
     acked: dict[int, dict[str, Any]] = field(default_factory=dict)  # event id -> the 2xx body
     failed: dict[int, str] = field(default_factory=dict)  # event id -> its last non-2xx answer
-    in_flight: int = 0
+    # (sent, answered, status) of every attempt, in event loop time; status 0 for a failed connection
+    timeline: list[tuple[float, float, int]] = field(default_factory=list)
+
+    def statuses_sent_between(self, start: float, end: float) -> list[int]:
+        """Statuses of the attempts sent at or after `start` and answered before `end`."""
+        return [status for sent, answered, status in self.timeline if sent >= start and answered < end]
 
 
 def event_body(event_id: int) -> dict[str, Any]:
@@ -53,11 +58,9 @@ async def produce(
         for event_id in ids:
             attempt = 0
             while True:
-                outcomes.in_flight += 1
-                try:
-                    response = await post(event_id, attempt)
-                finally:
-                    outcomes.in_flight -= 1
+                sent = loop.time()
+                response = await post(event_id, attempt)
+                outcomes.timeline.append((sent, loop.time(), 0 if response is None else response.status_code))
                 figures.count(response)
                 if response is not None and response.is_success:
                     outcomes.acked[event_id] = response.json()
