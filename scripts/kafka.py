@@ -244,19 +244,24 @@ def cluster_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def start(node: Node, config: Path, cid: str) -> subprocess.Popen[bytes]:
+def format_storage(nodes: list[tuple[Node, Path]], cid: str) -> None:
+    """Format the KRaft storage of every node that has none yet, all at once (each is a JVM start)."""
+    cp = classpath()
+    running = []
+    for node, config in nodes:
+        if (node.dir / "data" / "meta.properties").exists():
+            continue
+        with (node.dir / "broker.log").open("a") as out:
+            command = [java(), "-cp", cp, "kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(config)]
+            running.append((node, subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)))
+    for node, proc in running:
+        if proc.wait() != 0:
+            fail(f"formatting storage failed; see {node.dir / 'broker.log'}")
+
+
+def start(node: Node, config: Path) -> subprocess.Popen[bytes]:
     cp = classpath()
     log = node.dir / "broker.log"
-    if not (node.dir / "data" / "meta.properties").exists():
-        with log.open("a") as out:
-            result = subprocess.run(
-                [java(), "-cp", cp, "kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(config)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if result.returncode != 0:
-            fail(f"formatting storage failed; see {log}")
     heap = HEAP_OPTS or {"broker": CLUSTER_HEAP_OPTS, "controller": CONTROLLER_HEAP_OPTS}.get(
         node.roles, SINGLE_HEAP_OPTS
     )
@@ -291,13 +296,15 @@ def up(data_dir: Path, ports: list[int], controller_port: int, timeout_s: float,
     nodes = layout(data_dir, ports, controller_port)
     bootstrap = ",".join(f"127.0.0.1:{port}" for port in ports)
     cid = cluster_id(data_dir)
-    started: list[tuple[Node, subprocess.Popen[bytes]]] = []
+    configs: list[tuple[Node, Path]] = []
     for node in nodes:
         if read_pid(node.dir) is not None:
             continue
         if port_open(node.port if node.is_broker else controller_port):
             fail(f"port {node.port} is already in use by another process")
-        started.append((node, start(node, write_config(node, len(ports), controller_port, overrides), cid)))
+        configs.append((node, write_config(node, len(ports), controller_port, overrides)))
+    format_storage(configs, cid)
+    started = [(node, start(node, config)) for node, config in configs]
     (data_dir / "bootstrap").write_text(bootstrap + "\n")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -4,12 +4,14 @@ how many records each partition holds."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 
 class ClusterView:
@@ -34,11 +36,9 @@ class ClusterView:
         loop = asyncio.get_running_loop()
         start = loop.time()
         for _ in range(int(timeout_s / 0.25)):
-            try:
+            with contextlib.suppress(KafkaError):  # a broker the admin client knew may be gone; ask again
                 if all(len(p["isr"]) == size for p in await self.partitions(topic)):
                     return loop.time() - start
-            except Exception:  # noqa: BLE001 - a broker the admin client knew may be gone; ask again
-                pass
             await asyncio.sleep(0.25)
         raise AssertionError(f"{topic}: ISRs never reached {size}: {await self.partitions(topic)}")
 

@@ -29,14 +29,23 @@ def _gone(pid: int) -> bool:
         return True
 
 
-async def sigkill(pid: int) -> None:
-    """kill -9 and wait until the process is dead (a zombie counts: it holds no port and no file)."""
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(200):
+async def _stop(pid: int, sig: signal.Signals, timeout_s: float) -> None:
+    os.kill(pid, sig)
+    for _ in range(int(timeout_s / 0.05)):
         if _gone(pid):
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"pid {pid} still alive 10 s after SIGKILL")
+    raise AssertionError(f"pid {pid} still alive {timeout_s} s after {sig.name}")
+
+
+async def sigkill(pid: int) -> None:
+    """kill -9 and wait until the process is dead (a zombie counts: it holds no port and no file)."""
+    await _stop(pid, signal.SIGKILL, 10)
+
+
+async def sigterm(pid: int) -> None:
+    """A graceful stop (a broker's controlled shutdown, as in a rolling restart); waits until it is gone."""
+    await _stop(pid, signal.SIGTERM, 60)
 
 
 async def restart(broker: Broker) -> None:

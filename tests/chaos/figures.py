@@ -27,6 +27,10 @@ class Figures:
     answers: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def note(self, what: str) -> None:
+        """A step of the run, printed with its time (seen with `pytest -s`, and in the report of a failure)."""
+        print(f"[{time.monotonic() - self.started:6.1f} s] {self.test}: {what}", flush=True)
+
     def count(self, response: httpx.Response | None) -> None:
         if response is None:
             self.answers["connection error"] += 1

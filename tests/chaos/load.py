@@ -44,18 +44,21 @@ async def produce(
     until_2xx: bool = False,
     deadline_s: float = 120,
     progress: Callable[[Outcomes], None] = lambda _: None,
+    stop: asyncio.Event | None = None,
 ) -> Outcomes:
     """Send events 0..total-1 from `clients` concurrent clients. Each event is tried once, or (`until_2xx`)
     again after every non-2xx answer until it gets a 2xx or `deadline_s` runs out. After a failure a client
-    waits 0.5-1 s, as a client that backs off would (so an outage does not burn through all events)."""
+    waits 0.5-1 s, as a client that backs off would (so an outage does not burn through all events). Once
+    `stop` is set, clients take no new events."""
     outcomes = Outcomes()
-    figures.logical_requests = total
     ids = iter(range(total))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + deadline_s
 
     async def client() -> None:
         for event_id in ids:
+            if stop is not None and stop.is_set():
+                break
             attempt = 0
             while True:
                 sent = loop.time()
@@ -65,6 +68,8 @@ async def produce(
                 if response is not None and response.is_success:
                     outcomes.acked[event_id] = response.json()
                     outcomes.failed.pop(event_id, None)
+                    if len(outcomes.acked) % 1000 == 0:
+                        figures.note(f"{len(outcomes.acked)} acknowledged, {len(outcomes.failed)} failing")
                     break
                 if response is not None:
                     assert response.headers["content-type"] == "application/problem+json", response.text
@@ -79,6 +84,7 @@ async def produce(
 
     await asyncio.gather(*(client() for _ in range(clients)))
     figures.acknowledged = len(outcomes.acked)
+    figures.logical_requests = len(outcomes.acked) + len(outcomes.failed)
     return outcomes
 
 
