@@ -34,7 +34,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafka_readiness import ready  # beside this script, which runs as `python scripts/kafka.py`
+if __package__:  # imported as scripts.kafka (tests)
+    from scripts.kafka_readiness import ready
+else:  # run as `python scripts/kafka.py`: its folder is on sys.path
+    from kafka_readiness import ready
 
 KAFKA_VERSION = os.environ.get("KAFKAGATE_KAFKA_VERSION", "4.1.1")
 LOG4J_VERSION = "2.24.3"

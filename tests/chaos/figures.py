@@ -58,3 +58,25 @@ class Figures:
         (RESULTS_DIR / f"{self.test}.json").write_text(json.dumps(document, indent=2) + "\n")
         print(f"\nchaos figures {json.dumps(document)}")
         return document
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The latest figures of every chaos test as a markdown table."""
+    lines = [
+        "| test | logical requests | acknowledged | non-2xx answers | lost | duplicates | notes |",
+        "|---|---:|---:|---|---:|---:|---|",
+    ]
+    skip = {"test", "logical_requests", "acknowledged", "answers", "non_2xx", "lost", "duplicates"}
+    for r in results:
+        non_2xx = ", ".join(f"{answer}: {n}" for answer, n in r["non_2xx"].items()) or "none"
+        notes = ", ".join(f"{k}={v}" for k, v in r.items() if k not in skip)
+        lines.append(
+            f"| {r['test']} | {r['logical_requests']} | {r['acknowledged']} | {non_2xx} | {r.get('lost', '-')} "
+            f"| {r.get('duplicates', '-')} | {notes} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    found = [json.loads(path.read_text()) for path in sorted(RESULTS_DIR.glob("*.json"))]
+    print(table(found) if found else f"no results in {RESULTS_DIR}; run `make chaos` first")

@@ -106,7 +106,7 @@ class GroupReader:
             await self.poll_once(first=False)
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(600)
 async def test_rolling_restart_under_load_loses_nothing(
     make_gateway: GatewayFactory, kafka_cluster: Broker, supervisor: Supervisor
 ) -> None:
@@ -145,32 +145,41 @@ async def test_rolling_restart_under_load_loses_nothing(
             await asyncio.sleep(3)  # load and polls under way
             for node in range(1, CLUSTER_BROKERS + 1):
                 began = loop.time()
+                figures.note(f"stopping broker {node}")
                 await sigterm(kafka_cluster.node_pid(node))
+                figures.note(f"starting broker {node}")
                 await restart(kafka_cluster)
                 for topic in (source, sink):
                     await view.wait_isr(topic, CLUSTER_BROKERS, 90)
+                figures.note(f"broker {node} back in every ISR")
                 figures.extra[f"broker_{node}_restart_s"] = round(loop.time() - began, 1)
         stop_load.set()
 
     try:
-        outcomes, _, _ = await asyncio.gather(
-            produce(post, 1_000_000, CLIENTS, figures, stop=stop_load, deadline_s=400),
-            rolling_restart(),
-            reader.run(stop_reading),
+        reading = asyncio.create_task(reader.run(stop_reading))
+        outcomes, _ = await asyncio.gather(
+            produce(post, 1_000_000, CLIENTS, figures, stop=stop_load, deadline_s=400), rolling_restart()
         )
+        figures.note(f"load done: {len(outcomes.acked)} acknowledged; reading the source back")
         records = await read_topic(kafka_cluster.bootstrap, source)
         ends: dict[int, int] = {}
         for record in records:
             ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
-        await reader.catch_up(ends, 60)
         stop_reading.set()
+        await reading
+        await reader.catch_up(ends, 60)
+        figures.note("the group caught up; closing the windows")
 
-        # One event far enough ahead closes every window the load wrote to (emit: final).
+        # Events far enough ahead close every window the load wrote to (emit: final): one per group to every
+        # source partition, as stream time advances per partition.
         closer = AIOKafkaProducer(bootstrap_servers=kafka_cluster.bootstrap, acks="all")
         await closer.start()
         try:
             ahead_ms = int(time.time() * 1000) + 2 * WINDOW_MS
-            await closer.send_and_wait(source, b'{"id": -1, "g": "closer"}', key=b"closer", timestamp_ms=ahead_ms)
+            for partition in ends:
+                for group in range(GROUPS):
+                    value = orjson.dumps({"id": -1, "g": f"g{group}"})
+                    await closer.send_and_wait(source, value, partition=partition, timestamp_ms=ahead_ms)
         finally:
             await closer.stop()
         expected: Counter[tuple[str, int]] = Counter()
@@ -178,6 +187,7 @@ async def test_rolling_restart_under_load_loses_nothing(
             value = orjson.loads(record.value)
             expected[(value["g"], record.timestamp // WINDOW_MS * WINDOW_MS)] += 1
         counts = await final_counts(kafka_cluster.bootstrap, sink, len(expected), timeout_s=120)
+        figures.note(f"{len(counts)} final counts in the sink")
     finally:
         stop_load.set()
         stop_reading.set()
