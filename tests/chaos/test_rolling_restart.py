@@ -18,8 +18,10 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from processors.supervisor import Supervisor
+from schemas.processor_api import processor_group
 from tests.chaos.cluster import cluster_view
 from tests.chaos.faults import restart, sigterm
 from tests.chaos.figures import Figures
@@ -170,8 +172,11 @@ async def test_rolling_restart_under_load_loses_nothing(
         await reader.catch_up(ends, 60)
         figures.note("the group caught up; closing the windows")
 
-        # Events far enough ahead close every window the load wrote to (emit: final): one per group to every
-        # source partition, as stream time advances per partition.
+        await processed(kafka_cluster.bootstrap, processor_group(processor_id), source, ends, timeout_s=120)
+        figures.note("the processor read the whole source")
+        # Only then (a closer could otherwise overtake load events on their way through the repartition topic and
+        # make them late), events far enough ahead close every window the load wrote to (emit: final): one per
+        # group to every source partition, as stream time advances per partition.
         closer = AIOKafkaProducer(bootstrap_servers=kafka_cluster.bootstrap, acks="all")
         await closer.start()
         try:
@@ -214,6 +219,25 @@ async def test_rolling_restart_under_load_loses_nothing(
     assert not reader.before_commit, f"the group went back before a commit: {reader.before_commit[:5]}"
     assert {p: set(o) for p, o in reader.read.items()} == {p: set(range(end)) for p, end in ends.items() if end}
     assert counts == dict(expected), f"processor counts {counts} != oracle {dict(expected)}"
+
+
+async def processed(bootstrap: str, group: str, topic: str, ends: dict[int, int], timeout_s: float) -> None:
+    """Wait until the processor's group committed `topic` up to `ends` (Faust commits a partition's last event
+    only once another arrives, so one short counts as done)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            offsets = await admin.list_consumer_group_offsets(group)
+            done = {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+            if all(done.get(p, 0) >= end - 1 for p, end in ends.items() if end):
+                break
+            assert time.monotonic() < deadline, f"the processor never caught up: {done} < {ends}"
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+    await asyncio.sleep(2)  # the last event of each partition, read but not yet committed
 
 
 async def final_counts(bootstrap: str, sink: str, windows: int, timeout_s: float) -> dict[tuple[str, int], int]:
