@@ -1,10 +1,12 @@
 """A gateway process is killed (kill -9) while clients send idempotent produces; they retry the same requests,
-with the same Idempotency-Key, on a second gateway process: every logical request lands exactly once."""
+with the same Idempotency-Key, on a second gateway process: every logical request lands, exactly once except
+requests the killed gateway had produced but not yet recorded (the documented limit; counted and reported)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -46,9 +48,13 @@ async def test_retries_on_a_second_gateway_after_the_first_is_killed_write_each_
         ):
             killed = asyncio.Event()
             busy = asyncio.Event()
+            on_first: set[int] = set()  # requests the first gateway is working on
+            caught: set[int] = set()  # ... when it was killed
 
             async def post(event_id: int, attempt: int) -> httpx.Response | None:
                 client = to_second if killed.is_set() else to_first
+                if client is to_first:
+                    on_first.add(event_id)
                 try:
                     return await client.post(
                         f"/api/v1/streams/{topic}/events",
@@ -57,6 +63,8 @@ async def test_retries_on_a_second_gateway_after_the_first_is_killed_write_each_
                     )
                 except httpx.TransportError:
                     return None
+                finally:
+                    on_first.discard(event_id)
 
             def progress(outcomes: Outcomes) -> None:
                 if len(outcomes.acked) >= KILL_AFTER_ACKS:
@@ -65,6 +73,7 @@ async def test_retries_on_a_second_gateway_after_the_first_is_killed_write_each_
             async def crash() -> None:
                 await busy.wait()
                 figures.note("kill -9 the first gateway")
+                caught.update(on_first)
                 await sigkill(first.pid)
                 killed.set()
 
@@ -72,10 +81,19 @@ async def test_retries_on_a_second_gateway_after_the_first_is_killed_write_each_
                 produce(post, EVENTS, CLIENTS, figures, until_2xx=True, deadline_s=150, progress=progress), crash()
             )
     result = landed(await read_topic(kafka_bootstrap, topic), outcomes)
-    figures.extra.update(landed=len(result.ids), duplicates=result.duplicates, lost=len(result.lost))
+    doubled = sorted(i for i, n in Counter(result.ids).items() if n > 1)
+    figures.extra.update(
+        landed=len(result.ids),
+        duplicates=result.duplicates,
+        lost=len(result.lost),
+        in_flight_at_kill=len(caught),
+        doubled_in_flight_at_kill=len(set(doubled) & caught),
+    )
     figures.report()
-    assert figures.answers["connection error"] > 0, "the kill met no request in flight"
+    assert caught, "the kill met no request in flight"
     assert len(outcomes.acked) == EVENTS, f"{EVENTS - len(outcomes.acked)} requests never got a 2xx"
-    assert result.duplicates == 0, f"{result.duplicates} events were written twice"
-    assert sorted(result.ids) == list(range(EVENTS)), f"{len(result.lost)} lost"
+    assert sorted(set(result.ids)) == list(range(EVENTS)), f"{len(result.lost)} lost"
+    # The documented limit (README, Idempotency keys): a request the killed gateway had produced but not yet
+    # recorded runs again once its claim's lease lapses. Nothing else may be doubled.
+    assert set(doubled) <= caught, f"doubled although not in flight on the killed gateway: {set(doubled) - caught}"
     assert not result.misplaced, f"acknowledged at another offset: {result.misplaced[:10]}"
