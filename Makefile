@@ -4,13 +4,17 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 KAFKA_DIR   ?= $(HOME)/.cache/kafkagate/broker-9092
 KAFKA_PORT  ?= 9092
+# `make kafka-cluster-up`: three brokers and a dedicated KRaft controller, for trying replication locally.
+KAFKA_CLUSTER_DIR   ?= $(HOME)/.cache/kafkagate/cluster
+KAFKA_CLUSTER_PORTS ?= 9192 9193 9194
+KAFKA_CLUSTER_CONTROLLER_PORT ?= 9195
 PYTEST_ARGS ?=
 SOURCES     := gateway processors schemas kafkagate tests scripts bench
 
 export KAFKAGATE_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: install run serve worker test unit lint typecheck openapi bench kafka-install kafka-up kafka-down kafka-status clean \
-        browser screenshots
+.PHONY: install run serve worker test unit chaos lint typecheck openapi bench kafka-install kafka-up kafka-down \
+	kafka-status kafka-cluster-up kafka-cluster-down clean browser screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +35,14 @@ kafka-down:
 
 kafka-status:
 	@$(PYTHON) scripts/kafka.py status --dir $(KAFKA_DIR) || true
+
+# Prints the bootstrap list (127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194); point KAFKAGATE_BOOTSTRAP_SERVERS at it.
+kafka-cluster-up: install
+	$(PY) scripts/kafka.py up --dir $(KAFKA_CLUSTER_DIR) $(foreach port,$(KAFKA_CLUSTER_PORTS),--port $(port)) \
+		--controller-port $(KAFKA_CLUSTER_CONTROLLER_PORT)
+
+kafka-cluster-down:
+	$(PYTHON) scripts/kafka.py down --dir $(KAFKA_CLUSTER_DIR)
 
 serve: install
 	$(VENV)/bin/kafkagate serve
@@ -59,6 +71,12 @@ unit: install
 # The test session starts its own broker on free ports (see tests/conftest.py), so it never touches `make run`'s.
 test: install lint typecheck
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The fault tests alone (they also run in `make test`), then their figures as a table: the README's
+# "Guarantees" numbers come from here. Each test also leaves tests/chaos/results/<test>.json.
+chaos: install
+	$(VENV)/bin/pytest -m chaos -s $(PYTEST_ARGS)
+	$(PY) -m tests.chaos.figures
 
 # The committed contract (schemas/openapi.json); tests/contract fails until it is regenerated after an API change.
 openapi: install

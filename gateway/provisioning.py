@@ -1,8 +1,8 @@
 """Streams that APIs create on first use (a seed API's per-tenant intake stream): create once, race-safe.
 
 Any number of gateways may try to create the same stream at once; Kafka lets exactly one CreateTopics win and
-answers the others `TOPIC_ALREADY_EXISTS`, which here means "done". The replication factor is min(3, brokers),
-like the gateway's internal topics.
+answers the others `TOPIC_ALREADY_EXISTS`, which here means "done". The replication factor is that of the
+gateway's internal topics (`KAFKAGATE_INTERNAL_REPLICATION_FACTOR`, by default min(3, brokers)).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import time
 from gateway import errors as ge
 from gateway.kafka.clients import KafkaClients
 
-MAX_REPLICATION_FACTOR = 3
 _VISIBLE_WITHIN_S = 10.0
 
 
@@ -25,9 +24,8 @@ async def ensure_stream(kafka: KafkaClients, topic: str, partitions: int, config
     kafka.require_ready()
     with contextlib.suppress(ge.StreamNotFound):
         return (await kafka.admin.limits(topic))[0]
-    brokers = await kafka.admin.broker_count()
     with contextlib.suppress(ge.StreamAlreadyExists):  # another gateway (or request) came first: the goal
-        await kafka.admin.create(topic, partitions, min(MAX_REPLICATION_FACTOR, brokers), configs)
+        await kafka.admin.create_internal(topic, partitions, configs)
     # The winner may have been another gateway, whose creation this gateway's broker may not show yet.
     deadline = time.monotonic() + _VISIBLE_WITHIN_S
     while True:

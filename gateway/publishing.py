@@ -116,7 +116,12 @@ class Publisher:
             lettered = await self._dead_letters.publish(topic, verdict)
             self._count([verdict], [lettered])
             return lettered
-        ack = await self._kafka.producer.publish(topic, submission.record, self._settings.produce_timeout_ms)
+        ack = await self._kafka.producer.publish(
+            topic,
+            submission.record,
+            self._settings.produce_timeout_ms,
+            min_insync=await self._kafka.admin.min_insync_replicas(topic),
+        )
         self._metrics.produced(topic, 1, submission.size)
         return ack
 
@@ -155,6 +160,7 @@ class Publisher:
                 limits.partitions,
                 compression=compression,
                 timeout_ms=wait_ms,
+                min_insync=await self._kafka.admin.min_insync_replicas(topic),
             ),
             self._dead_letters.publish_batch(topic, [d for _, d in dead], compression=compression, timeout_ms=wait_ms),
         )

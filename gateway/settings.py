@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     produce_timeout_ms: int = Field(default=30_000, ge=100, description="upper bound on waiting for acks")
 
     admin_request_timeout_ms: int = Field(default=15_000, ge=1000)
+    # Replication factor of the topics the gateway creates for itself (keys, tenants, schemas, the processor
+    # registry, idempotency keys) and of streams an API creates on first use; unset: min(3, brokers). With 3 or
+    # more replicas they also get min.insync.replicas=2, so an acknowledged write survives losing a broker.
+    internal_replication_factor: int | None = Field(default=None, ge=1, le=32_767)
     metadata_max_age_ms: int = Field(default=30_000, ge=1000)
     connect_retry_backoff_ms: int = Field(default=1_000, ge=50)
     retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 responses")

@@ -70,7 +70,9 @@ class Housekeeper:
         probe = await self._ready_probe()
         partitions = probe.partitions_for_topic(topic)
         if not partitions:
-            await probe._client.force_metadata_update()
+            # Tracked, not just refreshed: once an offset lookup made the client track some topic, a plain
+            # refresh asks for those topics only, and a sink nothing looked up yet would never appear.
+            await probe._client.add_topic(topic)
             partitions = probe.partitions_for_topic(topic)
         if not partitions:
             raise LookupError(f"topic {topic!r} has no partitions in the cluster metadata")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import socket
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 KAFKA_SCRIPT = Path(__file__).resolve().parent / "kafka.py"
-_BOOTSTRAP = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}")
+_BOOTSTRAP = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*")
 
 
 def free_port() -> int:
@@ -25,14 +25,17 @@ def free_port() -> int:
 
 def up_argv(
     data_dir: Path,
-    port: int,
+    port: int | Sequence[int],
     controller_port: int,
     settings: Iterable[str] = (),
     timeout_s: float | None = None,
 ) -> list[str]:
-    """`kafka.py up` for a broker whose state lives in `data_dir`; `settings` are `KEY=VALUE` broker properties."""
+    """`kafka.py up` for a broker (one port) or a cluster (one port per broker) whose state lives in `data_dir`;
+    `settings` are `KEY=VALUE` broker properties. Run again after a node died, it starts just that node."""
     argv = [sys.executable, str(KAFKA_SCRIPT), "up", "--dir", str(data_dir)]
-    argv += ["--port", str(port), "--controller-port", str(controller_port)]
+    for each in [port] if isinstance(port, int) else port:
+        argv += ["--port", str(each)]
+    argv += ["--controller-port", str(controller_port)]
     if timeout_s is not None:
         argv += ["--timeout", f"{timeout_s:g}"]
     for setting in settings:
@@ -45,7 +48,8 @@ def down_argv(data_dir: Path) -> list[str]:
 
 
 def parse_bootstrap(stdout: str) -> str:
-    """The `host:port` that `kafka.py up` printed as its last line; anything else is an error naming the line."""
+    """The `host:port[,host:port...]` that `kafka.py up` printed as its last line; anything else is an error
+    naming the line."""
     lines = stdout.splitlines()
     last = lines[-1] if lines else ""
     if not _BOOTSTRAP.fullmatch(last):

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka import errors as ke
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.protocol.metadata import MetadataRequest
 
 from gateway import errors as ge
 from gateway.kafka import connect
@@ -24,6 +25,8 @@ from gateway.timebounds import TimestampRange
 
 _DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs config_source: set on this topic
 _CATALOG_TTL_S = 30.0
+_INTERNAL_REPLICAS = 3
+_PING_TIMEOUT_S = 3.0
 
 
 @dataclass(slots=True)
@@ -55,6 +58,7 @@ class _CatalogEntry:
     max_message_bytes: int
     timestamps: TimestampRange
     expires_at: float
+    min_insync_replicas: int = 1
 
 
 class StreamAdmin:
@@ -106,10 +110,18 @@ class StreamAdmin:
         return translate(exc, stream=stream, retry_after_s=self._settings.retry_after_s)
 
     async def ping(self) -> None:
+        """Ask Kafka for its brokers; any failure, a slow answer included, is 503 (what `/readyz` must say)."""
         try:
-            await asyncio.wait_for(self.client().describe_cluster(), 3)
+            await asyncio.wait_for(self.client().describe_cluster(), _PING_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ge.BrokerUnavailable(
+                f"Kafka did not answer within {_PING_TIMEOUT_S:g} s", retry_after_s=self._settings.retry_after_s
+            ) from exc
         except Exception as exc:
-            raise self._fail(exc) from exc
+            error = self._fail(exc)
+            if error.status >= 500:
+                raise ge.BrokerUnavailable(error.detail, retry_after_s=self._settings.retry_after_s) from exc
+            raise error from exc
 
     async def broker_count(self) -> int:
         try:
@@ -117,7 +129,19 @@ class StreamAdmin:
         except Exception as exc:
             raise self._fail(exc) from exc
 
+    async def internal_replication_factor(self) -> int:
+        """`KAFKAGATE_INTERNAL_REPLICATION_FACTOR`, or min(3, brokers) when unset."""
+        configured = self._settings.internal_replication_factor
+        return configured if configured is not None else min(_INTERNAL_REPLICAS, await self.broker_count())
+
     # --- topics -------------------------------------------------------------------------------------------
+
+    async def create_internal(self, name: str, partitions: int, configs: dict[str, str]) -> None:
+        """Create a topic of the gateway's own (or one an API makes on first use) with the internal replication
+        factor; from 3 replicas on, writes also need 2 in-sync ones unless `configs` say otherwise."""
+        replicas = await self.internal_replication_factor()
+        durable = {"min.insync.replicas": "2"} if replicas >= _INTERNAL_REPLICAS else {}
+        await self.create(name, partitions, replicas, {**durable, **configs})
 
     async def create(self, name: str, partitions: int, replication_factor: int, configs: dict[str, str]) -> None:
         topic = NewTopic(name, partitions, replication_factor, topic_configs=configs)
@@ -133,19 +157,36 @@ class StreamAdmin:
     async def _settle(self, name: str, done: Callable[[dict[str, Any] | None], bool], timeout_s: float = 10) -> None:
         """Wait until metadata shows a change the controller accepted, so the next read sees it.
 
-        `done` gets the topic's metadata, or None while the topic does not exist.
+        `done` gets the topic's metadata, or None while the topic does not exist. Every broker applies the
+        controller's metadata in its own time, and later requests go to any of them, so all must show it.
         """
         deadline = time.monotonic() + timeout_s
         while True:
-            try:
-                topic: dict[str, Any] | None = await self._metadata(name)
-            except ge.StreamNotFound:
-                topic = None
-            if done(topic):
+            if all(done(topic) for topic in await self._metadata_everywhere(name)):
                 return
             if time.monotonic() > deadline:
                 raise ge.OperationTimeout(f"Kafka accepted the change to {name!r} but did not show it in time")
             await asyncio.sleep(0.05)
+
+    async def _metadata_everywhere(self, name: str) -> list[dict[str, Any] | None]:
+        """The topic's metadata as each reachable broker shows it (None where it does not exist)."""
+        admin = self.client()
+        seen: list[dict[str, Any] | None] = []
+        failure: BaseException | None = None
+        # aiokafka's admin client asks a random broker; `_send_request` with a node id asks that one.
+        for broker in admin._client.cluster.brokers():
+            try:
+                response = await admin._send_request(MetadataRequest([name]), broker.nodeId)
+            except (ke.KafkaConnectionError, ke.NodeNotReadyError, ke.RequestTimedOutError) as exc:
+                failure = exc  # a broker that is down serves nobody's next request either
+                continue
+            except Exception as exc:
+                raise self._fail(exc, name) from exc
+            (topic,) = response.to_object()["topics"]
+            seen.append(None if topic["error_code"] == ke.UnknownTopicOrPartitionError.errno else dict(topic))
+        if not seen:
+            raise self._fail(failure or ke.NoBrokersAvailable(), name)
+        return seen
 
     def _raise_for(self, code: int, message: str | None, stream: str) -> None:
         if code == 0:
@@ -271,6 +312,10 @@ class StreamAdmin:
         entry = await self._entry(name)
         return entry.partitions, entry.max_message_bytes, entry.timestamps
 
+    async def min_insync_replicas(self, name: str) -> int:
+        """The stream's `min.insync.replicas`, from the same short-lived cache as `limits`."""
+        return (await self._entry(name)).min_insync_replicas
+
     async def _entry(self, name: str) -> _CatalogEntry:
         entry = self._catalog.get(name)
         if entry is None or entry.expires_at < time.monotonic():
@@ -286,7 +331,11 @@ class StreamAdmin:
         configs = await self.configs(name)
         max_bytes = int(configs.get("max.message.bytes", "1048588"))
         entry = _CatalogEntry(
-            len(topic["partitions"]), max_bytes, TimestampRange.from_configs(configs), time.monotonic() + _CATALOG_TTL_S
+            len(topic["partitions"]),
+            max_bytes,
+            TimestampRange.from_configs(configs),
+            time.monotonic() + _CATALOG_TTL_S,
+            int(configs.get("min.insync.replicas", "1")),
         )
         self._catalog[name] = entry
         return entry

@@ -19,7 +19,7 @@ Topic settings, and why:
 - `segment.ms` = 1 h, so old segments become eligible for deletion (the default rolls weekly).
 - `max.message.bytes` = 8 MiB: stored responses of large batches are bigger than Kafka's 1 MiB default.
 
-The topic is created on first use (12 partitions, replication factor min(3, brokers)) with the first gateway's
+The topic is created on first use (12 partitions, `StreamAdmin.create_internal`'s replication) with the first gateway's
 TTL; raising `KAFKAGATE_IDEMPOTENCY_TTL_S` later needs `retention.ms` raised on the topic by hand.
 """
 
@@ -130,16 +130,8 @@ class IdempotencyLog:
             self._tail = asyncio.create_task(self._run(consumer), name="kafkagate-idempotency-tail")
 
     async def _ensure_topic(self) -> None:
-        try:
-            brokers = len((await self._admin.client().describe_cluster())["brokers"])
-        except ge.GatewayError:
-            raise
-        except Exception as exc:
-            raise self._fail(exc) from exc
         with contextlib.suppress(ge.StreamAlreadyExists):  # another gateway came first, which is the goal
-            await self._admin.create(
-                TOPIC, PARTITIONS, min(3, brokers), topic_configs(self._settings.idempotency_ttl_s)
-            )
+            await self._admin.create_internal(TOPIC, PARTITIONS, topic_configs(self._settings.idempotency_ttl_s))
         self._partitions, _ = await self._admin.limits(TOPIC)
 
     async def close(self) -> None:

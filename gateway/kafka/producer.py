@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka import errors as ke
 
 from gateway import errors as ge
+from gateway.kafka.replicas import InsyncReplicas
 from gateway.kafka.translate import translate
 from gateway.partitioner import partition_for_key
 from gateway.settings import Compression, Settings
@@ -156,6 +157,7 @@ class EventProducer:
     def __init__(self, pool: ProducerPool, settings: Settings):
         self._pool = pool
         self._settings = settings
+        self._replicas = InsyncReplicas(settings.retry_after_s)
 
     def _fail(self, exc: BaseException, stream: str) -> ge.GatewayError:
         return translate(exc, stream=stream, retry_after_s=self._settings.retry_after_s)
@@ -173,20 +175,46 @@ class EventProducer:
         """`outcomes` of `publish_batch` with every timed-out record replaced by what Kafka finally answered."""
         return [await o.outcome() if isinstance(o, AckTimeout) else o for o in outcomes]
 
-    async def publish(self, stream: str, record: OutgoingRecord, timeout_ms: int) -> Ack:
-        """Send one record and wait up to `timeout_ms` for its acknowledgement (then raise `AckTimeout`)."""
+    def _partition(
+        self, producer: AIOKafkaProducer, stream: str, record: OutgoingRecord, min_insync: int
+    ) -> int | None:
+        """Where `record` goes. A stream that wants more than one in-sync replica gets its partition chosen here,
+        among those that can take it, and a 503 (`InsyncReplicas`) when its partition cannot; otherwise None
+        leaves a keyless record to aiokafka's partitioner."""
+        if min_insync <= 1:
+            return record.partition
+        partition = record.partition
+        if partition is None:
+            count = len(producer.client.cluster.partitions_for_topic(stream) or ())
+            if count == 0:
+                return None
+            if record.key is not None:
+                partition = partition_for_key(record.key, count)
+            else:
+                writable = self._replicas.writable(producer, stream, count, min_insync)
+                partition = random.choice(writable)  # noqa: S311 - load spreading, not security
+        refusal = self._replicas.refusal(producer, stream, partition, min_insync)
+        if refusal is not None:
+            raise refusal
+        return partition
+
+    async def publish(self, stream: str, record: OutgoingRecord, timeout_ms: int, *, min_insync: int = 1) -> Ack:
+        """Send one record and wait up to `timeout_ms` for its acknowledgement (then raise `AckTimeout`).
+        `min_insync` is the stream's `min.insync.replicas`: a record its partition cannot take is refused (503)."""
         producer = await self._pool.get()
+        partition = self._partition(producer, stream, record, min_insync)
         try:
             future = await producer.send(
                 stream,
                 value=record.value,
                 key=record.key,
-                partition=record.partition,
+                partition=partition,
                 timestamp_ms=record.timestamp_ms,
                 headers=record.headers,
             )
             meta = await asyncio.wait_for(asyncio.shield(future), timeout_ms / 1000)
         except TimeoutError as exc:
+            self._replicas.unanswered(producer)
             detail = f"Kafka did not acknowledge within {timeout_ms} ms; the event may or may not have been written"
             raise self._timeout(detail, future, 0, record, stream) from exc
         except _FATAL as exc:
@@ -204,15 +232,24 @@ class EventProducer:
         *,
         compression: Compression | None,
         timeout_ms: int,
+        min_insync: int = 1,
     ) -> list[Ack | ge.GatewayError]:
         """Publish `records` in order per partition; the result list matches `records` index by index.
 
-        Records not acknowledged within `timeout_ms` get an `AckTimeout` (see `settle`)."""
+        Records not acknowledged within `timeout_ms` get an `AckTimeout` (see `settle`); those for a partition
+        with fewer in-sync replicas than `min_insync` are not sent and get a 503 (`InsyncReplicas`)."""
         producer = await self._pool.get(compression)
         results: list[Ack | ge.GatewayError | None] = [None] * len(records)
-        batches = self._build(producer, records, partitions, results)
+        batches = self._build(
+            producer, records, partitions, results, self._sticky(producer, stream, partitions, min_insync)
+        )
         futures: dict[asyncio.Future[Any], _Batch] = {}
         for batch in batches:
+            refusal = self._replicas.refusal(producer, stream, batch.partition, min_insync)
+            if refusal is not None:
+                for i in batch.members:
+                    results[i] = refusal
+                continue
             try:
                 futures[await producer.send_batch(batch.builder, stream, partition=batch.partition)] = batch
             except Exception as exc:  # noqa: BLE001 - reported per event
@@ -229,10 +266,18 @@ class EventProducer:
                 for relative, i in enumerate(batch.members):
                     results[i] = Ack(batch.partition, base + relative, records[i].timestamp_ms)
             detail = f"not acknowledged within {timeout_ms} ms; the event may or may not have been written"
+            if pending:
+                self._replicas.unanswered(producer)
             for future in pending:
                 for relative, i in enumerate(futures[future].members):
                     results[i] = self._timeout(detail, future, relative, records[i], stream)
         return [r if r is not None else ge.GatewayError("event was not sent") for r in results]
+
+    def _sticky(self, producer: AIOKafkaProducer, stream: str, partitions: int, min_insync: int) -> int:
+        """The partition a batch's records with neither partition nor key go to: any, or one that can take them."""
+        if min_insync <= 1:
+            return random.randrange(partitions)  # noqa: S311 - load spreading, not security
+        return random.choice(self._replicas.writable(producer, stream, partitions, min_insync))  # noqa: S311 - same
 
     @staticmethod
     def _build(
@@ -240,9 +285,10 @@ class EventProducer:
         records: Sequence[OutgoingRecord],
         partitions: int,
         results: list[Ack | ge.GatewayError | None],
+        sticky: int,
     ) -> list[_Batch]:
-        """Group records into record batches per partition, keeping their order; oversize ones fail here."""
-        sticky = random.randrange(partitions)  # noqa: S311 - load spreading, not security
+        """Group records into record batches per partition, keeping their order; oversize ones fail here.
+        Records with neither partition nor key all go to `sticky`."""
         open_batches: dict[int, _Batch] = {}
         sealed: list[_Batch] = []
         for index, record in enumerate(records):

@@ -60,9 +60,9 @@ def _worker_key(_: str, snapshot: MetricsSnapshot) -> str:
 class ProcessorRegistry:
     """Processor spec records and worker metrics, as this gateway has read them from Kafka.
 
-    Starts lazily: the first `sync()` creates the two topics when missing (1 partition, replication factor 1),
-    starts the tails and waits until they have caught up. `functions` is the map-function registry specs are
-    compiled against (default: the built-ins plus the `kafkagate.functions` entry points, loaded now so a broken
+    Starts lazily: the first `sync()` creates the two topics when missing (1 partition, the internal replication
+    factor), starts the tails and waits until they have caught up. `functions` is the map-function registry specs
+    are compiled against (default: the built-ins plus the `kafkagate.functions` entry points, loaded now so a broken
     plugin stops startup).
     """
 

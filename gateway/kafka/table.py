@@ -41,7 +41,8 @@ class Entry(Generic[V]):
 
 
 class ReplicatedTable(Generic[V]):
-    """`topic` (created on first use, 1 partition, compacted unless `configs` say otherwise) as a dict of
+    """`topic` (created on first use, 1 partition, the internal replication factor, compacted unless `configs`
+    say otherwise) as a dict of
     `decode`d values.
 
     `decode` turns a record value into `V`; a record it rejects (raises ValueError) is logged and skipped, so a
@@ -95,7 +96,7 @@ class ReplicatedTable(Generic[V]):
                 return
             # Every gateway creates it on first use; whoever comes second gets "already exists", the goal.
             with contextlib.suppress(ge.StreamAlreadyExists):
-                await self._admin.create(self.topic, 1, 1, self._configs)
+                await self._admin.create_internal(self.topic, 1, self._configs)
             consumer = connect.consumer(self._settings, self.topic, group_id=None, auto_offset_reset="earliest")
             try:
                 await consumer.start()

@@ -20,7 +20,6 @@ _CONNECTIVITY = (
     ke.GroupCoordinatorNotAvailableError,
     ke.NotCoordinatorForGroupError,
     ke.NotControllerError,
-    ke.NotEnoughReplicasError,
     ke.ProducerClosed,
 )
 
@@ -54,6 +53,12 @@ _RULES: tuple[tuple[tuple[type[BaseException], ...], Callable[[BaseException, st
     ),
     ((ke.GroupIdNotFound,), lambda e, n, r: ge.ConsumerGroupNotFound("consumer group does not exist")),
     ((ke.NonEmptyGroup,), lambda e, n, r: ge.ConsumerGroupActive("consumer group has active members")),
+    (
+        (ke.NotEnoughReplicasError, ke.NotEnoughReplicasAfterAppendError),
+        lambda e, n, r: ge.BrokerUnavailable(
+            f"stream{n} has fewer in-sync replicas than its min.insync.replicas", retry_after_s=r
+        ),
+    ),
     (_CONNECTIVITY, lambda e, n, r: ge.BrokerUnavailable("Kafka is not reachable", retry_after_s=r)),
     (
         (ke.KafkaTimeoutError, ke.RequestTimedOutError, asyncio.TimeoutError),

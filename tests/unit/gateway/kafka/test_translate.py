@@ -25,6 +25,8 @@ from gateway.kafka.translate import translate
         (ke.KafkaConnectionError(), ge.BrokerUnavailable, 503),
         (ke.NoBrokersAvailable(), ge.BrokerUnavailable, 503),
         (ke.NotLeaderForPartitionError(), ge.BrokerUnavailable, 503),
+        (ke.NotEnoughReplicasError(), ge.BrokerUnavailable, 503),
+        (ke.NotEnoughReplicasAfterAppendError(), ge.BrokerUnavailable, 503),
         (ke.KafkaTimeoutError(), ge.OperationTimeout, 504),
         (ke.RequestTimedOutError(), ge.OperationTimeout, 504),
         (TimeoutError(), ge.OperationTimeout, 504),
@@ -49,3 +51,8 @@ def test_names_the_stream_and_passes_gateway_errors_through() -> None:
 def test_internal_details_do_not_leak() -> None:
     error = translate(RuntimeError("secret path /etc/x"))
     assert "secret" not in error.detail
+
+
+def test_too_few_in_sync_replicas_says_so() -> None:
+    for exc in (ke.NotEnoughReplicasError(), ke.NotEnoughReplicasAfterAppendError()):
+        assert "in-sync replicas" in translate(exc, stream="orders").detail
