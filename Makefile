@@ -63,7 +63,10 @@ test: install lint typecheck
 openapi: install
 	$(PY) -m scripts.openapi
 
+# Starts its own throwaway broker and gateways; `make bench BENCH_ARGS=--quick` for a short smoke run.
 bench: install
+	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) scripts/kafka_tools.py install >/dev/null
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
