@@ -49,8 +49,15 @@ def tools_dir() -> Path:
     (target / "pom.xml").write_text(POM.format(kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
     print(f"installing Apache Kafka tools {KAFKA_VERSION} from Maven Central into {libs}", file=sys.stderr)
     result = subprocess.run(
-        ["mvn", "-B", "-q", "-Dstyle.color=never", "dependency:copy-dependencies", f"-DoutputDirectory={libs}"]
-        + ["-DincludeScope=runtime"],
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
         cwd=target,
         stdout=sys.stderr,  # stdout carries only what this script prints (the libs dir)
         stdin=subprocess.DEVNULL,

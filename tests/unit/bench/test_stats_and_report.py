@@ -22,7 +22,8 @@ def test_a_spread_is_the_median_with_the_extremes_and_ignores_missing_values() -
     assert Spread.of([3.0, 1.0, 2.0]) == Spread(2.0, 1.0, 3.0)
     assert Spread.of([4.0, 1.0, 2.0, math.nan, 3.0]) == Spread(2.5, 1.0, 4.0)
     empty = Spread.of([])
-    assert math.isnan(empty.median) and math.isnan(empty.low)
+    assert math.isnan(empty.median)
+    assert math.isnan(empty.low)
 
 
 def test_runs_are_grouped_per_scenario_and_side_in_first_seen_order() -> None:
