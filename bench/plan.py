@@ -17,6 +17,7 @@ class Plan:
 
     repeats: int = 3  # every figure is the median of this many runs
     single_events: int = 2000
+    serial_events: int = 500  # single events at C=1, one at a time: each is a full acks=all round trip
     concurrency: tuple[int, ...] = (1, 32, 64)
     batches: int = 40
     batch_size: int = 1000
@@ -37,6 +38,7 @@ class Plan:
 QUICK = Plan(
     repeats=1,
     single_events=300,
+    serial_events=100,
     concurrency=(1, 64),
     batches=8,
     batch_in_flight=(4,),
@@ -78,7 +80,8 @@ def _names(text: str) -> tuple[str, ...]:
 
 _OPTIONS: dict[str, tuple[object, str]] = {
     "repeats": (_positive, "runs per figure; the table shows their median and min-max"),
-    "single_events": (_positive, "single-event requests per level, run and side"),
+    "single_events": (_positive, "single-event requests per level above 1, run and side"),
+    "serial_events": (_positive, "single-event requests at C=1, per run and side"),
     "concurrency": (_levels, "comma-separated in-flight single-event requests"),
     "batches": (_positive, "batch requests per level, run and side"),
     "batch_size": (_positive, "events per batch request"),

@@ -120,6 +120,10 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text)
 
 
+def _single_count(plan: Plan, concurrency: int) -> int:
+    return plan.serial_events if concurrency == 1 else plan.single_events
+
+
 @dataclass(frozen=True, slots=True)
 class RawSingle:
     rig: Rig
@@ -129,13 +133,14 @@ class RawSingle:
 
     def __call__(self, r: int) -> Awaitable[Measurement]:
         plan, servers = self.rig.plan, self.rig.servers
+        count = _single_count(plan, self.concurrency)
         return raw.produce_single(
             self.rig.producer,
             self.topic,
             self.scenario,
-            count=plan.single_events,
+            count=count,
             concurrency=self.concurrency,
-            first_index=plan.warmup_events + r * plan.single_events,
+            first_index=plan.warmup_events + r * count,
             probe=servers.probe(servers.gateway_pid),
         )
 
@@ -156,13 +161,14 @@ class HttpSingle:
 
     def __call__(self, r: int) -> Awaitable[Measurement]:
         plan, side = self.rig.plan, self.side
+        count = _single_count(plan, self.concurrency)
         return rest.produce_single(
             side.http,
             self.stream,
             self.scenario,
-            count=plan.single_events,
+            count=count,
             concurrency=self.concurrency,
-            first_index=plan.warmup_events + r * plan.single_events,
+            first_index=plan.warmup_events + r * count,
             probe=self.rig.servers.probe(side.pid),
             token=self.rig.token if side.bearer else None,
             idempotency_keys=f"{self.stream}-r{r}" if side.keyed else None,

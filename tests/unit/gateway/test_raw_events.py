@@ -71,3 +71,18 @@ def test_a_batch_is_accepted_whole_or_declined_whole() -> None:
     assert raw_events.batch(risky) is None
     for refused in (b'{"events":[]}', b'{"events":[{"value":1}],"options":null}', b'{"events":[{"value":1}],"x":1}'):
         assert raw_events.batch(refused) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "risky"),
+    [
+        (b'{"id":"550e8400-e29b-41d4-a716-446655440000","n":1}', False),  # hex in a string: screened, then cleared
+        (b'{"n":3e5}', True),
+        (b'{"n":[1,2.5E-3]}', True),
+        (b'{"n": -1e+2}', True),
+        (b'{"n":1234567890123456789}', True),
+        (b'{"n":123456789012345678,"s":"1e5"}', False),
+    ],
+)
+def test_numbers_the_full_path_may_refuse_are_found_and_hex_in_strings_is_not(value: bytes, risky: bool) -> None:
+    assert (raw_events.event(b'{"value":' + value + b"}") is None) is risky
