@@ -95,8 +95,11 @@ def _record(  # noqa: PLR0917 - one event's fields, from either decoder
             )
     elif partition_key is not None:
         partition = partition_for_key(partition_key.encode(), partitions)
-    headers = [(name, text.encode()) for name, text in (given_headers or {}).items()]
-    headers.extend(stamped)
+    if given_headers:
+        headers = [(name, text.encode()) for name, text in given_headers.items()]
+        headers.extend(stamped)
+    else:
+        headers = list(stamped)  # most events carry no headers: no comprehension to run per event
     return OutgoingRecord(
         key=None if key is None else key.encode(),
         value=encoded,
