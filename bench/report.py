@@ -202,3 +202,48 @@ def _vs(summary: Summary, summaries: Sequence[Summary]) -> float | None:
         return None
     value = ratio(summary.events_per_s.median, base.events_per_s.median)
     return None if math.isnan(value) else round(value, 3)
+
+
+def _json_rate(spread: dict[str, float | None]) -> str:
+    median, low, high = spread["median"], spread["min"], spread["max"]
+    if median is None or low is None or high is None:
+        return "-"
+    return f"{median:,.0f}" if low == high else f"{median:,.0f} ({low:,.0f}-{high:,.0f})"
+
+
+def _json_ms(spread: dict[str, float | None]) -> str:
+    return "-" if spread["median"] is None else f"{spread['median']:.1f}"
+
+
+def _json_cpu(cores: dict[str, float | None]) -> str:
+    return "/".join("-" if cores[k] is None else f"{(cores[k] or 0) * 100:.0f}" for k in ("bench", "gateway", "broker"))
+
+
+def document_markdown(doc: dict[str, Any]) -> str:
+    """The markdown table and targets of a results document (`bench/results/latest.json`), for BENCHMARKS.md."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    previous = None
+    for r in doc["results"]:
+        vs = "" if r["vs_baseline"] is None else f"{r['vs_baseline']:.2f}x"
+        scenario = r["scenario"] if r["scenario"] != previous else ""
+        cells = (scenario, r["side"], _json_rate(r["events_per_s"]), vs, _json_ms(r["p50_ms"]), _json_ms(r["p99_ms"]))
+        lines.append("| " + " | ".join((*cells, _json_cpu(r["cpu_cores"]))) + " |")
+        previous = r["scenario"]
+    lines += ["", "| gateway RSS | MiB, median (min-max) |", "|---|---|"]
+    lines += [f"| {m['name']} | {m['median']:.0f} ({m['min']:.0f}-{m['max']:.0f}) |" for m in doc["memory_mb"]]
+    lines += ["", "| target | this run | goal | |", "|---|---|---|---|"]
+    for t in doc["targets"]:
+        shown = "n/a" if t["value"] is None else f"{t['value']:.2f}{t['unit']}"
+        lines.append(f"| {t['name']} | {shown} | {t['goal']} | {'met' if t['met'] else '**missed**'} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    import orjson
+
+    from bench.plan import RESULTS
+
+    print(document_markdown(orjson.loads(Path(sys.argv[1] if len(sys.argv) > 1 else RESULTS).read_bytes())))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import orjson
 import pytest
 
 from bench import java, raw
@@ -118,3 +119,19 @@ def test_quick_is_a_smaller_plan_and_options_override_it() -> None:
     assert quick.repeats == 2
     assert quick.concurrency == (8, 16)
     assert quick.single_events == QUICK.single_events < Plan().single_events
+
+
+def test_a_results_document_renders_as_the_same_markdown_table() -> None:
+    from bench.report import document, document_markdown
+    from gateway.settings import Settings
+
+    plan = Plan(concurrency=(1,), batch_in_flight=(4,), idle_members=10)
+    summaries = summarize(
+        [_m("batch of 1,000 x4", raw.NAIVE, 1000, 1.0), _m("batch of 1,000 x4", "gateway", 1000, 0.5)]
+    )
+    memory = [Reading("idle", [70.0, 72.0, 71.0])]
+    doc = orjson.loads(orjson.dumps(document(plan, Settings(auth="off"), "test", summaries, memory)))
+    rendered = document_markdown(doc)
+    assert "|  | gateway | 2,000 | 2.00x | 1.0 | 1.0 | -/-/- |" in rendered
+    assert "| idle | 71 (70-72) |" in rendered
+    assert "| batch of 1,000 x4: gateway / aiokafka send | 2.00x | >= 2x | met |" in rendered
