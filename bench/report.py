@@ -155,7 +155,7 @@ def targets(plan: Plan, summaries: Sequence[Summary], memory: Sequence[Reading])
         ("under the batch workload", 150),
         (f"with {plan.idle_members:,} idle consumer members", 300),
     ):
-        spread = next((r.spread for r in memory if r.name == reading), Spread.of([]))
+        spread = next((r.spread for r in memory if r.name.startswith(reading)), Spread.of([]))
         found.append(_at_most(f"gateway RSS {reading}", spread.median, goal, " MiB"))
     return found
 
