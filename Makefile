@@ -64,8 +64,11 @@ openapi: install
 	$(PY) -m scripts.openapi
 
 # Starts its own throwaway broker and gateways; `make bench BENCH_ARGS=--quick` for a short smoke run.
-bench: install
+$(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: install $(VENV)/.bench-installed
 	$(PY) scripts/kafka_tools.py install >/dev/null
 	$(PY) -m bench $(BENCH_ARGS)
 
