@@ -99,7 +99,13 @@ browser:
 screenshots: install browser
 	KAFKAGATE_REQUIRE_BROWSER=1 KAFKAGATE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(VENV)/bin/pytest tests/browser $(PYTEST_ARGS)
 
-bench: install
+# Starts its own throwaway broker and gateways; `make bench BENCH_ARGS=--quick` for a short smoke run.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: install $(VENV)/.bench-installed
+	$(PY) scripts/kafka_tools.py install >/dev/null
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.lake_sink
 

@@ -12,9 +12,12 @@ from bench import payload
 from bench.cpu import CpuProbe
 from bench.measurement import Measurement, Window, run_concurrently
 from gateway.kafka.producer import _BATCH_BYTES as GATEWAY_BATCH_BYTES
+from gateway.partitioner import partition_for_key
 from gateway.settings import Settings
 
-SIDE = "raw"
+NAIVE = "aiokafka send"  # one `send` per event, as a hand-written client would
+BATCHED = "aiokafka send_batch"  # record batches built per partition: the Python ceiling
+CONSUMER = "aiokafka getmany"
 
 
 def producer_options(settings: Settings) -> dict[str, Any]:
@@ -50,7 +53,7 @@ async def produce_single(
         await producer.send_and_wait(topic, payload.VALUE, key=payload.key(i).encode())
 
     window, latencies = await run_concurrently(count, concurrency, send, probe)
-    return Measurement(scenario, SIDE, count, window.seconds, latencies, window.cpu)
+    return Measurement(scenario, NAIVE, count, window.seconds, latencies, window.cpu)
 
 
 async def produce_batches(
@@ -60,10 +63,11 @@ async def produce_batches(
     *,
     batches: int,
     size: int,
+    in_flight: int,
     first_index: int = 0,
     probe: CpuProbe | None = None,
 ) -> Measurement:
-    """`batches` rounds, one at a time, of `size` sends whose acknowledgements are all awaited."""
+    """`batches` rounds of `size` `send` calls whose acknowledgements are all awaited, `in_flight` rounds at once."""
 
     async def send_batch(batch: int) -> None:
         start = first_index + batch * size
@@ -72,8 +76,45 @@ async def produce_batches(
         ]
         await asyncio.gather(*futures)
 
-    window, latencies = await run_concurrently(batches, 1, send_batch, probe)
-    return Measurement(scenario, SIDE, batches * size, window.seconds, latencies, window.cpu)
+    window, latencies = await run_concurrently(batches, in_flight, send_batch, probe)
+    return Measurement(scenario, NAIVE, batches * size, window.seconds, latencies, window.cpu)
+
+
+async def produce_record_batches(
+    producer: AIOKafkaProducer,
+    topic: str,
+    scenario: str,
+    *,
+    batches: int,
+    size: int,
+    in_flight: int,
+    partitions: int,
+    first_index: int = 0,
+    probe: CpuProbe | None = None,
+) -> Measurement:
+    """The same rounds, each split by key into per-partition record batches (`create_batch`/`send_batch`),
+    partitioned like the gateway does it (Kafka's murmur2)."""
+
+    async def send_batch(batch: int) -> None:
+        start = first_index + batch * size
+        builders: dict[int, Any] = {}
+        futures = []
+        for i in range(start, start + size):
+            key = payload.key(i).encode()
+            partition = partition_for_key(key, partitions)
+            builder = builders.get(partition)
+            if builder is None:
+                builder = builders[partition] = producer.create_batch()
+            if builder.append(key=key, value=payload.VALUE, timestamp=None) is None:
+                futures.append(await producer.send_batch(builder, topic, partition=partition))
+                builder = builders[partition] = producer.create_batch()
+                builder.append(key=key, value=payload.VALUE, timestamp=None)
+        for partition, builder in builders.items():
+            futures.append(await producer.send_batch(builder, topic, partition=partition))
+        await asyncio.gather(*futures)
+
+    window, latencies = await run_concurrently(batches, in_flight, send_batch, probe)
+    return Measurement(scenario, BATCHED, batches * size, window.seconds, latencies, window.cpu)
 
 
 async def consume(
@@ -115,4 +156,4 @@ async def consume(
                 latencies.append(time.perf_counter() - poll_started)
     finally:
         await consumer.stop()
-    return Measurement(scenario, SIDE, read, window.seconds, latencies, window.cpu)
+    return Measurement(scenario, CONSUMER, read, window.seconds, latencies, window.cpu)

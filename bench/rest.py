@@ -14,8 +14,19 @@ from bench.errors import BenchError
 from bench.measurement import Measurement, Window, run_concurrently
 
 
-def side(http: GatewayClient) -> str:
-    return f"gateway ({http.name})"
+def side(http: GatewayClient, variant: str = "") -> str:
+    """`gateway`, `gateway+bearer`, `echo`...; the client is named only when it is not the default aiohttp."""
+    name = f"{variant or 'gateway'}"
+    return name if http.name == "aiohttp" else f"{name} ({http.name})"
+
+
+def _headers(token: str | None, idempotency_key: str | None) -> dict[str, str] | None:
+    headers = {}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    if idempotency_key is not None:
+        headers["idempotency-key"] = idempotency_key
+    return headers or None
 
 
 async def _call(
@@ -44,23 +55,26 @@ async def produce_single(
     concurrency: int,
     first_index: int = 0,
     probe: CpuProbe | None = None,
+    token: str | None = None,
     idempotency_keys: str | None = None,
+    variant: str = "",
 ) -> Measurement:
     """`count` single-event POSTs from `concurrency` tasks; bodies are encoded before the clock starts.
 
-    With `idempotency_keys` (a prefix), every request carries its own `Idempotency-Key`."""
+    `token` is sent as a bearer token; with `idempotency_keys` (a prefix), every request carries its own
+    `Idempotency-Key`."""
     path = f"/api/v1/streams/{stream}/events"
     bodies = [payload.event_body(first_index + i) for i in range(count)]
-    keys = [
-        None if idempotency_keys is None else {"idempotency-key": f"{idempotency_keys}-{first_index + i}"}
+    headers = [
+        _headers(token, None if idempotency_keys is None else f"{idempotency_keys}-{first_index + i}")
         for i in range(count)
     ]
 
     async def post(index: int) -> None:
-        await _call(http, "POST", path, 201, body=bodies[index], headers=keys[index])
+        await _call(http, "POST", path, 201, body=bodies[index], headers=headers[index])
 
     window, latencies = await run_concurrently(count, concurrency, post, probe)
-    return Measurement(scenario, side(http), count, window.seconds, latencies, window.cpu)
+    return Measurement(scenario, side(http, variant), count, window.seconds, latencies, window.cpu)
 
 
 async def produce_batches(
@@ -70,18 +84,26 @@ async def produce_batches(
     *,
     batches: int,
     size: int,
+    in_flight: int,
     first_index: int = 0,
     probe: CpuProbe | None = None,
+    token: str | None = None,
+    idempotency_keys: str | None = None,
+    variant: str = "",
 ) -> Measurement:
-    """`batches` batch POSTs of `size` events, one at a time."""
+    """`batches` batch POSTs of `size` events, `in_flight` at a time."""
     path = f"/api/v1/streams/{stream}/events/batch"
     bodies = [payload.batch_body(first_index + b * size, size) for b in range(batches)]
+    headers = [
+        _headers(token, None if idempotency_keys is None else f"{idempotency_keys}-{first_index + b}")
+        for b in range(batches)
+    ]
 
     async def post(batch: int) -> None:
-        await _call(http, "POST", path, 200, body=bodies[batch])
+        await _call(http, "POST", path, 200, body=bodies[batch], headers=headers[batch])
 
-    window, latencies = await run_concurrently(batches, 1, post, probe)
-    return Measurement(scenario, side(http), batches * size, window.seconds, latencies, window.cpu)
+    window, latencies = await run_concurrently(batches, in_flight, post, probe)
+    return Measurement(scenario, side(http, variant), batches * size, window.seconds, latencies, window.cpu)
 
 
 async def _poll(http: GatewayClient, path: str, params: Mapping[str, str]) -> int:
@@ -123,3 +145,12 @@ async def consume(
             params = base
     await _call(http, "DELETE", f"/api/v1/consumers/{group}/sessions", 200)
     return Measurement(scenario, side(http), read, window.seconds, latencies, window.cpu)
+
+
+async def create_key(http: GatewayClient, admin_token: str) -> str:
+    """An API key allowed to produce to every stream, created with the root credential; returns its token."""
+    body = orjson.dumps({"name": "bench", "scopes": ["produce"]})
+    headers = {"authorization": f"Bearer {admin_token}"}
+    content = await _call(http, "POST", "/api/v1/keys", 201, body=body, headers=headers)
+    token: str = orjson.loads(content)["token"]
+    return token

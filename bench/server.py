@@ -58,14 +58,29 @@ class Gateway:
 
 
 @contextmanager
+def _serve(argv: list[str], port: int, env: Mapping[str, str], log_path: Path, timeout_s: float) -> Iterator[Gateway]:
+    """Run `argv` until the block exits; yield it once `/readyz` on `port` answers 200.
+
+    The child gets its own session so a terminal Ctrl-C reaches only the bench, which then stops it in order.
+    """
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own programs, fixed argv
+            argv, env=dict(env), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_ready(process, base_url, log_path, timeout_s)
+        yield Gateway(base_url, process.pid)
+    finally:
+        _stop(process)
+
+
+@contextmanager
 def gateway_process(
     bootstrap: str, env: Mapping[str, str], log_path: Path, timeout_s: float = 60.0
 ) -> Iterator[Gateway]:
-    """Run the gateway against `bootstrap` until the block exits; yield it once `/readyz` answers 200.
-
-    `env` is the child's environment; listen address and bootstrap servers are set here and win over it.
-    The child gets its own session so a terminal Ctrl-C reaches only the bench, which then stops it in order.
-    """
+    """`kafkagate serve` against `bootstrap`. `env` is the child's environment; listen address and bootstrap
+    servers are set here and win over it."""
     port = free_port()
     child_env = {
         **env,
@@ -74,18 +89,13 @@ def gateway_process(
         "KAFKAGATE_PORT": str(port),
     }
     executable = Path(sys.executable).with_name("kafkagate")
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - the installed console script, fixed argv
-            [str(executable), "serve"],
-            env=child_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_ready(process, base_url, log_path, timeout_s)
-        yield Gateway(base_url, process.pid)
-    finally:
-        _stop(process)
+    with _serve([str(executable), "serve"], port, child_env, log_path, timeout_s) as gateway:
+        yield gateway
+
+
+@contextmanager
+def echo_process(env: Mapping[str, str], log_path: Path, timeout_s: float = 30.0) -> Iterator[Gateway]:
+    """The bare Starlette echo (`bench.echo`) on a free port."""
+    port = free_port()
+    with _serve([sys.executable, "-m", "bench.echo", str(port)], port, env, log_path, timeout_s) as echo:
+        yield echo

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from gateway import errors as ge
 from gateway.dead_letters import DeadLettered, DeadLetters, DeadLetterTimeout, Letter, letter
 from gateway.kafka.clients import KafkaClients
@@ -26,16 +28,22 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import Compression, Settings
 from gateway.stream_schemas import CompiledSchema, StreamSchemas
 
-__all__ = ["DeadLettered", "Outcome", "Publisher", "StreamLimits", "Submission", "record_size"]
+__all__ = ["UNPARSED", "DeadLettered", "Outcome", "Publisher", "StreamLimits", "Submission", "record_size"]
 
 # Kafka's per-record overhead in a v2 batch is at most ~21 bytes plus varints; round up generously.
 _RECORD_OVERHEAD_BYTES = 64
 
 
+# A submission's `value` when the record's bytes are the JSON the client sent (`gateway.raw_events`): decoded only
+# when a check needs it, which most streams (those without a schema) never do.
+UNPARSED: Any = object()
+
+
 @dataclass(slots=True)
 class Submission:
     """One event to publish: the record as it will be written, and the JSON `value` it was built from
-    (`None` for a tombstone), so checks on the value never re-parse the record's bytes."""
+    (`None` for a tombstone, `UNPARSED` when only the record holds it), so checks on the value never re-parse
+    the record's bytes when the value is at hand."""
 
     record: OutgoingRecord
     value: Any = None
@@ -192,7 +200,10 @@ class Publisher:
 def _schema_verdict(
     topic: str, submission: Submission, schema: CompiledSchema, now_ms: int
 ) -> ge.GatewayError | Letter | None:
-    violations = schema.violations(submission.value)
+    value = submission.value
+    if value is UNPARSED and submission.record.value is not None:
+        value = orjson.loads(submission.record.value)
+    violations = schema.violations(value)
     if not violations:
         return None
     if schema.on_invalid == "deadLetter":

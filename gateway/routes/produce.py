@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import errors as ge
-from gateway import event_ids, idempotency, json_values
+from gateway import event_ids, idempotency, json_values, raw_events
 from gateway.bodies import parse, read_body
 from gateway.context import context
 from gateway.dead_letters import DeadLetterTimeout
 from gateway.kafka.producer import Ack, AckTimeout, OutgoingRecord
 from gateway.partitioner import partition_for_key
-from gateway.publishing import DeadLettered, Outcome, Submission
+from gateway.publishing import UNPARSED, DeadLettered, Outcome, Submission
 from gateway.record_stamps import stamps
 from gateway.responses import JSONResponse
+from gateway.settings import Compression
 from gateway.tenancy import namespace
 from gateway.timefmt import iso_ms, now_ms
 from schemas.dead_letters import SUFFIX
@@ -28,23 +30,7 @@ def to_record(
     event: EventIn, stamped: list[tuple[str, bytes]], partitions: int, now: int, where: str
 ) -> OutgoingRecord:
     """Serialize one validated event. `where` names it in errors (`body` or `events.3`)."""
-    key = event.get("key")
     value = event["value"]
-    if value is None and key is None:
-        raise ge.ValidationFailed(
-            "a null value (tombstone) needs a key", [{"field": f"{where}.value", "message": "null value needs a key"}]
-        )
-    partition = event.get("partition")
-    if partition is not None:
-        if partition >= partitions:
-            raise ge.ValidationFailed(
-                f"partition {partition} does not exist; the stream has {partitions}",
-                [{"field": f"{where}.partition", "message": f"must be < {partitions}"}],
-            )
-    else:
-        partition_key = event.get("partitionKey")
-        if partition_key is not None:
-            partition = partition_for_key(partition_key.encode(), partitions)
     try:
         encoded = None if value is None else json_values.encode(value)
     except json_values.UnwritableValue as exc:
@@ -53,9 +39,67 @@ def to_record(
             f"the value cannot be written as JSON: {where}.value{pointer} {message}",
             [{"field": f"{where}.value{pointer}", "message": message, "type": "json_number"}],
         ) from exc
-    headers = [(name, text.encode()) for name, text in (event.get("headers") or {}).items()]
-    headers.extend(stamped)
-    timestamp = event.get("timestamp")
+    return _record(
+        event.get("key"),
+        encoded,
+        event.get("headers"),
+        event.get("partition"),
+        event.get("partitionKey"),
+        event.get("timestamp"),
+        stamped,
+        partitions,
+        now,
+        where,
+    )
+
+
+def raw_record(
+    event: raw_events.RawEvent, stamped: list[tuple[str, bytes]], partitions: int, now: int, where: str
+) -> OutgoingRecord:
+    """`to_record` for an event of the fast path: its value is stored as the bytes that arrived."""
+    return _record(
+        event.key,
+        event.value_bytes(),
+        event.headers,
+        event.partition,
+        event.partitionKey,
+        event.timestamp,
+        stamped,
+        partitions,
+        now,
+        where,
+    )
+
+
+def _record(  # noqa: PLR0917 - one event's fields, from either decoder
+    key: str | None,
+    encoded: bytes | None,
+    given_headers: dict[str, str] | None,
+    partition: int | None,
+    partition_key: str | None,
+    timestamp: int | None,
+    stamped: list[tuple[str, bytes]],
+    partitions: int,
+    now: int,
+    where: str,
+) -> OutgoingRecord:
+    if encoded is None and key is None:
+        raise ge.ValidationFailed(
+            "a null value (tombstone) needs a key", [{"field": f"{where}.value", "message": "null value needs a key"}]
+        )
+    if partition is not None:
+        if partition >= partitions:
+            raise ge.ValidationFailed(
+                f"partition {partition} does not exist; the stream has {partitions}",
+                [{"field": f"{where}.partition", "message": f"must be < {partitions}"}],
+            )
+    elif partition_key is not None:
+        partition = partition_for_key(partition_key.encode(), partitions)
+    if given_headers:
+        headers = [(name, text.encode()) for name, text in given_headers.items()]
+        headers.extend(stamped)
+    else:
+        headers = list(stamped)  # most events carry no headers: no comprehension to run per event
     return OutgoingRecord(
         key=None if key is None else key.encode(),
         value=encoded,
@@ -96,10 +140,15 @@ async def publish_event(request: Request) -> Response:
     name = request.path_params["stream"]
     topic = namespace(request).topic(name, write=True)
     body = await read_body(request, ctx.settings.max_body_bytes)
-    event = parse(EVENT, body)
+    fast = raw_events.event(body)
+    event = parse(EVENT, body) if fast is None else None  # the body is refused before the stream is looked up
     limits = await ctx.publisher.limits(topic)
     now = now_ms()
-    submission = Submission(to_record(event, stamps(request), limits.partitions, now, "body"), event["value"])
+    if fast is not None:
+        submission = Submission(raw_record(fast, stamps(request), limits.partitions, now, "body"), UNPARSED)
+    else:
+        parsed = cast(EventIn, event)
+        submission = Submission(to_record(parsed, stamps(request), limits.partitions, now, "body"), parsed["value"])
     try:
         outcome = await ctx.publisher.publish(topic, submission, now)
     except AckTimeout as exc:
@@ -138,28 +187,48 @@ def failure(index: int, error: ge.GatewayError) -> dict[str, Any]:
     return item
 
 
+def _fast_options(options: raw_events.RawOptions | msgspec.UnsetType) -> tuple[Compression | None, int | None]:
+    if isinstance(options, msgspec.UnsetType):
+        return None, None
+    compression = None if isinstance(options.compression, msgspec.UnsetType) else options.compression
+    timeout_ms = None if isinstance(options.timeout, msgspec.UnsetType) else options.timeout
+    return compression, timeout_ms
+
+
 async def publish_batch(request: Request) -> Response:
     ctx = context(request)
     settings = ctx.settings
     name = request.path_params["stream"]
     topic = namespace(request).topic(name, write=True)
     body = await read_body(request, settings.max_body_bytes)
-    batch = parse(BATCH, body)
-    events = batch["events"]
-    if len(events) > settings.max_batch_events:
+    fast = raw_events.batch(body)
+    if fast is not None:
+        count = len(fast.events)
+        compression, timeout_ms = _fast_options(fast.options)
+    else:
+        batch = parse(BATCH, body)
+        count = len(batch["events"])
+        options = batch.get("options") or {}
+        compression, timeout_ms = options.get("compression"), options.get("timeout")
+    if count > settings.max_batch_events:
         raise ge.ValidationFailed(
             f"a batch holds at most {settings.max_batch_events} events",
-            [{"field": "events", "message": f"{len(events)} events; the limit is {settings.max_batch_events}"}],
+            [{"field": "events", "message": f"{count} events; the limit is {settings.max_batch_events}"}],
         )
-    options = batch.get("options") or {}
     limits = await ctx.publisher.limits(topic)
     stamped, now = stamps(request), now_ms()
-    submissions = [
-        Submission(to_record(event, stamped, limits.partitions, now, f"events.{i}"), event["value"])
-        for i, event in enumerate(events)
-    ]
+    if fast is not None:
+        submissions = [
+            Submission(raw_record(event, stamped, limits.partitions, now, f"events.{i}"), UNPARSED)
+            for i, event in enumerate(fast.events)
+        ]
+    else:
+        submissions = [
+            Submission(to_record(event, stamped, limits.partitions, now, f"events.{i}"), event["value"])
+            for i, event in enumerate(batch["events"])
+        ]
     outcomes = await ctx.publisher.publish_batch(
-        topic, submissions, now, compression=options.get("compression"), timeout_ms=options.get("timeout")
+        topic, submissions, now, compression=compression, timeout_ms=timeout_ms
     )
     batch_id = f"batch_{secrets.token_hex(8)}"
 
