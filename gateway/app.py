@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from gateway import errors as ge
 from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator, OpenAuthenticator
@@ -64,13 +64,24 @@ async def on_gateway_error(request: Request, exc: Exception) -> Response:
     return problem(request, exc)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (RFC 9110 wants them all in a 405's Allow; starlette names
+    only those of the first route that matched the path)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for this type only
     error: ge.GatewayError
     if exc.status_code == 404:
         error = ge.NotFound(f"no route for {request.method} {request.url.path}")
     elif exc.status_code == 405:
-        error = ge.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        allow = ", ".join(allowed_methods(request))
+        error = ge.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}", headers={"allow": allow})
     else:
         error = ge.BadRequest(str(exc.detail))
     return problem(request, error)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from schemas.events import Timestamp
+from schemas.stream_names import StreamName
 
 
 class OffsetIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    stream: str = Field(min_length=1)
+    stream: StreamName = Field(min_length=1)
     partition: int = Field(ge=0)
     offset: int = Field(ge=0, description="the next offset to read: last processed + 1, as in Kafka")
 
@@ -23,10 +25,22 @@ class CommitRequest(BaseModel):
     offsets: list[OffsetIn] = Field(min_length=1, max_length=10_000)
 
 
-class ResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# `_anchor_given` as JSON Schema, so the document states it too.
+_ANCHORS: JsonDict = {
+    "allOf": [
+        {
+            "if": {"properties": {"to": {"const": to}}, "required": ["to"]},
+            "then": {"required": [to], "properties": {to: {"not": {"type": "null"}}}},
+        }
+        for to in ("timestamp", "offset")
+    ]
+}
 
-    stream: str = Field(min_length=1)
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_ANCHORS)
+
+    stream: StreamName = Field(min_length=1)
     to: Literal["earliest", "latest", "timestamp", "offset"]
     timestamp: Timestamp | None = None
     offset: int | None = Field(default=None, ge=0)

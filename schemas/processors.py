@@ -6,10 +6,11 @@ only; compiling CEL, resolving map functions and checking partitions is the job 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 
 # Kafka's own rule for topic names; processor names become topic prefixes, so they follow it too, with room left
@@ -182,8 +183,36 @@ class ProcessorConfig(_Spec):
     start_from: Literal["earliest", "latest"] = "earliest"
 
 
+def _one(kind: str) -> dict[str, Any]:
+    return {"properties": {"type": {"const": kind}}, "required": ["type"]}
+
+
+# What `_pipeline_shape` checks, as far as JSON Schema can say it: at most one window, aggregate and route, a
+# window only with an aggregate, and a sink unless a route decides where events go.
+_PIPELINE_SHAPE: dict[str, Any] = {
+    "allOf": [
+        {"properties": {"operations": {"contains": _one(kind), "minContains": 0, "maxContains": 1}}}
+        for kind in ("window", "aggregate", "route")
+    ]
+    + [
+        {
+            "if": {"properties": {"operations": {"contains": _one("window")}}, "required": ["operations"]},
+            "then": {"properties": {"operations": {"contains": _one("aggregate")}}},
+        },
+        {
+            "anyOf": [
+                {"required": ["sink"], "properties": {"sink": {"type": "string"}}},
+                {"required": ["operations"], "properties": {"operations": {"contains": _one("route")}}},
+            ]
+        },
+    ]
+}
+
+
 class ProcessorSpec(_Spec):
     """A processor: read ``source``, apply ``operations`` in order, write to ``sink`` (or where a route sends)."""
+
+    model_config = ConfigDict(json_schema_extra=cast("JsonDict", _PIPELINE_SHAPE))
 
     name: ProcessorName
     source: TopicName

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.stream_names import StreamName
+
 CompressionType = Literal["uncompressed", "producer", "gzip", "snappy", "lz4", "zstd"]
 CleanupPolicy = Literal["delete", "compact", "compact,delete", "delete,compact"]
 
@@ -38,7 +40,7 @@ class StreamConfig(BaseModel):
 class StreamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: StreamName
     partitions: int = Field(default=3, ge=1, le=10_000)
     replicationFactor: int = Field(default=1, ge=1, le=32_767)
     config: StreamConfig = StreamConfig()

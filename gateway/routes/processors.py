@@ -84,18 +84,19 @@ def _check_names(request: Request, spec: ProcessorSpec, functions: FunctionRegis
         require_stream(who, stream)
 
 
-async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: ProcessorSpec) -> Topics:
+async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: ProcessorSpec, local_source: str) -> Topics:
     """Check the spec (names already in Kafka's terms) against Kafka and the function registry, then create the
     topics it writes to.
 
     Missing outputs (sinks, route sinks, the DLQ and the repartition topic) get the source's partition count and
-    replication factor; the repartition topic also keeps records until the runtime purges them. Any problem is a
-    422 listing every field at fault.
+    replication factor; the repartition topic also keeps records until the runtime purges them. A source that
+    does not exist is a 404 STREAM_NOT_FOUND (as a key's unknown tenant or a commit's unknown stream is); any
+    other problem is a 422 listing every field at fault.
     """
     try:
         source = await ctx.kafka.admin.describe(spec.source)
     except ge.StreamNotFound as exc:
-        raise _invalid([_issue("source", f"stream {spec.source!r} does not exist")]) from exc
+        raise ge.StreamNotFound(f"the source stream {local_source!r} does not exist") from exc
     partitions = len(source.partitions)
     try:
         plan = compile_processor(spec, registry.functions, source_partitions=partitions)
@@ -207,7 +208,7 @@ async def create_processor(request: Request) -> Response:
         taken = registry.by_name(spec.name)
         if taken is not None:
             raise ge.Conflict(f"processor name {local_spec.name!r} is taken by {taken.processor_id}")
-        topics = await _prepare(ctx, registry, spec)
+        topics = await _prepare(ctx, registry, spec, local_spec.source)
         processor_id = new_processor_id()
         if spec.config.start_from == "latest":
             await _start_at_end(ctx, processor_id, spec.source)
@@ -261,7 +262,7 @@ async def update_processor(request: Request) -> Response:
             name = ns.processor_name(current.name)
             message = f"a processor cannot be renamed (it is {name!r}); create a new processor instead"
             raise _invalid([_issue("name", message)])
-        topics = await _prepare(ctx, registry, spec)
+        topics = await _prepare(ctx, registry, spec, local_spec.source)
         record = current
         if spec_json(spec) != current.spec:
             record = current.model_copy(
