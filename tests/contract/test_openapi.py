@@ -216,3 +216,25 @@ async def test_metrics_is_documented_text_and_its_refusal_a_documented_problem()
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].split(";")[0] in responses["200"]["content"]
     assert "kafkagate_http_requests_total" in scraped.text
+
+
+@pytest.mark.parametrize(
+    ("path", "allow", "media_type"),
+    [
+        ("/api/v1/streams", "GET, HEAD, POST", "application/problem+json"),
+        ("/api/v1/streams/orders", "DELETE, GET, HEAD, PATCH", "application/problem+json"),
+        ("/api/v1/streams/orders/events", "GET, HEAD, POST", "application/problem+json"),
+        ("/v1/streams/ingest", "POST", "application/json"),
+        ("/v1/events", "POST", "application/json"),
+    ],
+)
+async def test_a_method_the_path_does_not_serve_is_405_with_every_allowed_method(
+    client: httpx.AsyncClient, path: str, allow: str, media_type: str
+) -> None:
+    """Found by schemathesis: a 405 had no Allow field (RFC 9110 section 15.5.6 requires it), and starlette's
+    own names only the first route that matched the path, not every method the path serves."""
+    response = await client.request("TRACE", path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.headers["content-type"] == media_type
+    assert response.headers["x-request-id"]
