@@ -40,8 +40,6 @@ LINKS: dict[str, dict[str, Link]] = {
         "alter": Link(f"PATCH {_STREAM}", _CREATED, "alter the created stream"),
         "delete": Link(f"DELETE {_STREAM}", _CREATED, "delete the created stream"),
         "putSchema": Link(f"PUT {_STREAM}/schema", _CREATED, "set the created stream's schema"),
-        "getSchema": Link(f"GET {_STREAM}/schema", _CREATED, "the created stream's schema"),
-        "deleteSchema": Link(f"DELETE {_STREAM}/schema", _CREATED, "remove the created stream's schema"),
         "publish": Link(f"POST {_STREAM}/events", _CREATED, "publish to the created stream"),
         "publishBatch": Link(f"POST {_STREAM}/events/batch", _CREATED, "publish a batch to the created stream"),
         "poll": Link(
@@ -72,6 +70,11 @@ LINKS: dict[str, dict[str, Link]] = {
                 "config": {"startFrom": "earliest"},
             },
         ),
+    },
+    f"PUT {_STREAM}/schema": {
+        "getSchema": Link(f"GET {_STREAM}/schema", _SAME_STREAM, "the schema just set"),
+        "deleteSchema": Link(f"DELETE {_STREAM}/schema", _SAME_STREAM, "remove the schema just set"),
+        "publish": Link(f"POST {_STREAM}/events", _SAME_STREAM, "publish an event the schema checks"),
     },
     f"POST {_STREAM}/events": {
         "read": Link(

@@ -15,8 +15,8 @@ class OffsetIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     stream: StreamName = Field(min_length=1)
-    partition: int = Field(ge=0)
-    offset: int = Field(ge=0, description="the next offset to read: last processed + 1, as in Kafka")
+    partition: int = Field(ge=0, le=2**31 - 1)  # Kafka's partitions and offsets are int32 and int64
+    offset: int = Field(ge=0, le=2**63 - 1, description="the next offset to read: last processed + 1, as in Kafka")
 
 
 class CommitRequest(BaseModel):
@@ -43,7 +43,7 @@ class ResetRequest(BaseModel):
     stream: StreamName = Field(min_length=1)
     to: Literal["earliest", "latest", "timestamp", "offset"]
     timestamp: Timestamp | None = None
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
     @model_validator(mode="after")
     def _anchor_given(self) -> ResetRequest:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Required
 
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter, WithJsonSchema
+from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
@@ -54,10 +55,17 @@ TIMESTAMP: dict[str, Any] = {
 Timestamp = Annotated[int, BeforeValidator(timestamp_ms), WithJsonSchema(TIMESTAMP)]
 
 
+# A null value is a tombstone, which needs a key (checked by the produce routes); declared for the document.
+_TOMBSTONE_KEYED: JsonDict = {
+    "if": {"properties": {"value": {"type": "null"}}, "required": ["value"]},
+    "then": {"properties": {"key": {"type": "string"}}, "required": ["key"]},
+}
+
+
 class EventIn(TypedDict, total=False):
     """One event to publish. `value` is any JSON (null is a tombstone and needs a key)."""
 
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = ConfigDict(extra="forbid", json_schema_extra=_TOMBSTONE_KEYED)  # type: ignore[misc]
 
     key: str | None
     value: Required[Any]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from schemas.stream_names import StreamName
 
+
+def _not_bool(value: object) -> object:
+    # pydantic's lax mode reads `false` as 0 for an int field; a config value is a number, never a boolean.
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_not_bool)]
 CompressionType = Literal["uncompressed", "producer", "gzip", "snappy", "lz4", "zstd"]
 CleanupPolicy = Literal["delete", "compact", "compact,delete", "delete,compact"]
 
@@ -26,12 +35,12 @@ NUMERIC_CONFIGS = {"retentionMs", "maxMessageBytes", "retentionBytes", "minInsyn
 class StreamConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    retentionMs: int | None = Field(default=None, ge=-1, description="-1 keeps events forever")
+    retentionMs: Integer | None = Field(default=None, ge=-1, description="-1 keeps events forever")
     compressionType: CompressionType | None = None
-    maxMessageBytes: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    maxMessageBytes: Integer | None = Field(default=None, ge=1, le=2**31 - 1)
     cleanupPolicy: CleanupPolicy | None = None
-    retentionBytes: int | None = Field(default=None, ge=-1)
-    minInsyncReplicas: int | None = Field(default=None, ge=1)
+    retentionBytes: Integer | None = Field(default=None, ge=-1)
+    minInsyncReplicas: Integer | None = Field(default=None, ge=1)
 
     def to_kafka(self) -> dict[str, str]:
         return {CONFIG_NAMES[k]: str(v) for k, v in self.model_dump(exclude_none=True).items()}
@@ -41,15 +50,15 @@ class StreamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: StreamName
-    partitions: int = Field(default=3, ge=1, le=10_000)
-    replicationFactor: int = Field(default=1, ge=1, le=32_767)
+    partitions: Integer = Field(default=3, ge=1, le=10_000)
+    replicationFactor: Integer = Field(default=1, ge=1, le=32_767)
     config: StreamConfig = StreamConfig()
 
 
 class StreamPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    partitions: int | None = Field(default=None, ge=1, le=10_000)
+    partitions: Integer | None = Field(default=None, ge=1, le=10_000)
     config: StreamConfig = StreamConfig()
 
 
