@@ -9,7 +9,7 @@ SOURCES     := gateway processors schemas tests scripts bench
 
 export KAFKAGATE_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: install run serve worker test unit lint typecheck openapi bench kafka-install kafka-up kafka-down kafka-status clean
+.PHONY: install run serve worker test unit lint typecheck openapi fuzz bench kafka-install kafka-up kafka-down kafka-status clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ test: install lint typecheck
 # The committed contract (schemas/openapi.json); tests/contract fails until it is regenerated after an API change.
 openapi: install
 	$(PY) -m scripts.openapi
+
+# schemathesis (`st run`, root token) against a live `kafkagate serve` and `kafkagate worker` on a throwaway broker,
+# for FUZZ_SECONDS (about 4 minutes in all with start-up): prints its phases, failures, warnings and summary, then
+# one line per warning kind (`warnings: none` when there is none). `make test` runs a short seeded run of its own.
+FUZZ_SECONDS ?= 180
+fuzz: install
+	$(PY) -m scripts.fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)

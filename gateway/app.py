@@ -65,13 +65,14 @@ async def on_gateway_error(request: Request, exc: Exception) -> Response:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves on this path (RFC 9110 wants them all in a 405's Allow; starlette names
-    only those of the first route that matched the path)."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route.methods or set()
-    return sorted(methods)
+    """The methods served on this request's path template (RFC 9110 wants them all in a 405's Allow; starlette
+    names only those of the first route that matched). The template is the first matching route's, as routing
+    picks it: `/events/batch` is the batch route's, not `/events/{event_id}` with the id `batch`."""
+    routes = [route for route in request.app.routes if isinstance(route, Route)]
+    matched = next((route for route in routes if route.matches(request.scope)[0] is not Match.NONE), None)
+    if matched is None:
+        return []
+    return sorted({method for route in routes if route.path == matched.path for method in route.methods or ()})
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -230,6 +230,6 @@ def build_openapi(version: str, settings: Settings | None = None) -> dict[str, A
         "openapi": "3.1.0",
         "info": {"title": "kafkagate", "version": version, "description": "HTTP gateway for Apache Kafka"},
         "paths": paths,
-        "components": components(),
+        "components": components(settings.stream_max_partitions),
         "security": [{"bearer": []}],
     }

@@ -103,11 +103,22 @@ def _schema(source: TypeAdapter[Any] | type[BaseModel]) -> dict[str, Any]:
     return source.model_json_schema(ref_template=ref_template, by_alias=True)
 
 
-def components() -> dict[str, Any]:
-    """`components` of the document: schemas (nested models flattened in), headers and security schemes."""
+def _cap_partitions(schema: dict[str, Any], limit: int) -> None:
+    """Lower the `partitions` bound of a stream create or patch schema to the gateway's own limit."""
+    partitions = schema["properties"]["partitions"]
+    for variant in partitions.get("anyOf", [partitions]):
+        if variant.get("type") == "integer":
+            variant["maximum"] = min(variant["maximum"], limit)
+
+
+def components(max_partitions: int) -> dict[str, Any]:
+    """`components` of the document: schemas (nested models flattened in), headers and security schemes.
+    `max_partitions` is the gateway's KAFKAGATE_STREAM_MAX_PARTITIONS."""
     schemas: dict[str, Any] = {"Problem": PROBLEM, **intake_openapi.SCHEMAS}
     for name, source in SCHEMAS.items():
         schema = _schema(source)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
+    for name in ("StreamCreate", "StreamPatch"):
+        _cap_partitions(schemas[name], max_partitions)
     return {"schemas": schemas, "headers": HEADERS, "securitySchemes": SECURITY_SCHEMES}

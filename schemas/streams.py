@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.stream_names import StreamName
 
 
-def _not_bool(value: object) -> object:
-    # pydantic's lax mode reads `false` as 0 for an int field; a config value is a number, never a boolean.
-    if isinstance(value, bool):
-        raise ValueError("must be an integer, not a boolean")
-    return value
+def _no_booleans(data: Any, fields: tuple[str, ...]) -> Any:
+    # pydantic's lax mode reads `false` as 0 for an int field; these numbers are never booleans.
+    if isinstance(data, dict):
+        for name in fields:
+            if isinstance(data.get(name), bool):
+                raise ValueError(f"{name} must be an integer, not a boolean")
+    return data
 
 
-Integer = Annotated[int, BeforeValidator(_not_bool)]
 CompressionType = Literal["uncompressed", "producer", "gzip", "snappy", "lz4", "zstd"]
 CleanupPolicy = Literal["delete", "compact", "compact,delete", "delete,compact"]
 
@@ -35,12 +36,17 @@ NUMERIC_CONFIGS = {"retentionMs", "maxMessageBytes", "retentionBytes", "minInsyn
 class StreamConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    retentionMs: Integer | None = Field(default=None, ge=-1, description="-1 keeps events forever")
+    retentionMs: int | None = Field(default=None, ge=-1, description="-1 keeps events forever")
     compressionType: CompressionType | None = None
-    maxMessageBytes: Integer | None = Field(default=None, ge=1, le=2**31 - 1)
+    maxMessageBytes: int | None = Field(default=None, ge=1, le=2**31 - 1)
     cleanupPolicy: CleanupPolicy | None = None
-    retentionBytes: Integer | None = Field(default=None, ge=-1)
-    minInsyncReplicas: Integer | None = Field(default=None, ge=1)
+    retentionBytes: int | None = Field(default=None, ge=-1)
+    minInsyncReplicas: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return _no_booleans(data, tuple(NUMERIC_CONFIGS))
 
     def to_kafka(self) -> dict[str, str]:
         return {CONFIG_NAMES[k]: str(v) for k, v in self.model_dump(exclude_none=True).items()}
@@ -50,15 +56,27 @@ class StreamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: StreamName
-    partitions: Integer = Field(default=3, ge=1, le=10_000)
-    replicationFactor: Integer = Field(default=1, ge=1, le=32_767)
+    partitions: int = Field(default=3, ge=1, le=10_000)
+    replicationFactor: int = Field(default=1, ge=1, le=32_767)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return _no_booleans(data, ("partitions", "replicationFactor"))
+
     config: StreamConfig = StreamConfig()
 
 
 class StreamPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    partitions: Integer | None = Field(default=None, ge=1, le=10_000)
+    partitions: int | None = Field(default=None, ge=1, le=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return _no_booleans(data, ("partitions",))
+
     config: StreamConfig = StreamConfig()
 
 

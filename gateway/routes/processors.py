@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, Literal
 
+import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -191,9 +192,32 @@ def _require(registry: ProcessorRegistry, processor_id: str, ns: Namespace) -> P
 
 
 async def _spec_from(request: Request, ctx: GatewayContext) -> ProcessorSpec:
-    spec = parse_model(ProcessorSpec, await read_body(request, ctx.settings.max_body_bytes))
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    await _require_source(request, ctx, body)
+    spec = parse_model(ProcessorSpec, body)
     ctx.kafka.require_ready()
     return spec
+
+
+async def _require_source(request: Request, ctx: GatewayContext, body: bytes) -> None:
+    """A spec whose `source` names no stream is a 404 STREAM_NOT_FOUND whatever else is wrong with it, as a key
+    naming an unknown tenant is: what it refers to is missing, and fixing the rest would not help. A body that
+    is not JSON, or a source that is not a stream name, is left to the spec's validation to refuse."""
+    try:
+        source = orjson.loads(body).get("source")
+    except (orjson.JSONDecodeError, AttributeError):
+        return
+    if not isinstance(source, str):
+        return
+    try:
+        topic = namespace(request).topic(source)
+    except ge.InvalidStreamName:
+        return
+    ctx.kafka.require_ready()
+    try:
+        await ctx.kafka.admin.describe(topic)
+    except ge.StreamNotFound as exc:
+        raise ge.StreamNotFound(f"the source stream {source!r} does not exist") from exc
 
 
 async def create_processor(request: Request) -> Response:

@@ -224,6 +224,8 @@ async def test_metrics_is_documented_text_and_its_refusal_a_documented_problem()
         ("/api/v1/streams", "GET, HEAD, POST", "application/problem+json"),
         ("/api/v1/streams/orders", "DELETE, GET, HEAD, PATCH", "application/problem+json"),
         ("/api/v1/streams/orders/events", "GET, HEAD, POST", "application/problem+json"),
+        ("/api/v1/streams/orders/events/batch", "POST", "application/problem+json"),
+        ("/api/v1/streams/orders/events/evt_0_0", "GET, HEAD", "application/problem+json"),
         ("/v1/streams/ingest", "POST", "application/json"),
         ("/v1/events", "POST", "application/json"),
     ],
