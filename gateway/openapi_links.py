@@ -44,7 +44,7 @@ LINKS: dict[str, dict[str, Link]] = {
         "publishBatch": Link(f"POST {_STREAM}/events/batch", _CREATED, "publish a batch to the created stream"),
         "poll": Link(
             f"GET {_STREAM}/events",
-            {**_CREATED, "query.consumerGroup": _CREATED_NAME},
+            {**_CREATED, "query.consumerGroup": _CREATED_NAME, "query.offset": "earliest"},
             "poll the created stream as a group named after it",
         ),
         "replay": Link(
@@ -61,12 +61,12 @@ LINKS: dict[str, dict[str, Link]] = {
         "process": Link(
             f"POST {API}/processors",
             {},
-            "a processor reading the created stream (named by its streamId, which no other stream shares)",
+            "a processor reading the created stream, named by the request id of the stream's creation (unique)",
             body={
-                "name": "$response.body#/streamId",
+                "name": "$response.header.X-Request-ID",
                 "source": _CREATED_NAME,
                 "operations": [{"type": "filter", "predicate": "true"}],
-                "sink": "{$response.body#/streamId}.out",
+                "sink": "{$response.header.X-Request-ID}.out",
                 "config": {"startFrom": "earliest"},
             },
         ),
@@ -89,7 +89,7 @@ LINKS: dict[str, dict[str, Link]] = {
         ),
         "poll": Link(
             f"GET {_STREAM}/events",
-            {**_SAME_STREAM, "query.consumerGroup": "$request.path.stream"},
+            {**_SAME_STREAM, "query.consumerGroup": "$request.path.stream", "query.offset": "earliest"},
             "poll the stream as a group named after it",
         ),
     },

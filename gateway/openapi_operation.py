@@ -54,6 +54,8 @@ STATUS_TEXT = {
     403: "the key lacks the scope or the stream pattern (FORBIDDEN, 1028)",
     429: "the key is over its request or body-byte quota (QUOTA_EXCEEDED, 1005)",
     503: "Kafka is unavailable (BROKER_UNAVAILABLE, 1011) or the gateway is overloaded (OVERLOADED, 1027)",
+    504: "Kafka did not answer in time (TIMEOUT, 1006); for a change (a stream created, a commit) the outcome is "
+    "unknown: read the resource before retrying",
 }
 
 _REPLAYED = {
@@ -122,7 +124,8 @@ def render_operation(
     statuses = set(op.errors)
     if not op.public:
         success["headers"] = dict(RATELIMIT_HEADERS)
-        statuses |= {401, 403, 429, 503}  # every authenticated request spends quota; produce ones also meet the cap
+        # Every authenticated request spends quota (429) and talks to Kafka, which can be away (503) or slow (504).
+        statuses |= {401, 403, 429, 503, 504}
     if op.idempotent:
         parameters.append(idempotency_key(idempotency_ttl_s))
         success["headers"] = {**success.get("headers", {}), **_REPLAYED}
