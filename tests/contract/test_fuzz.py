@@ -112,7 +112,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(served_app
         "--workers",
         "1",
         "--request-timeout",
-        "10",
+        "30",  # a poll that joins a new group waits for the group's first rebalance, seconds on a busy broker
         "--generation-database",
         "none",
         "--no-color",
