@@ -107,3 +107,13 @@ def test_the_declared_timestamp_agrees_with_timestamp_ms(value: object) -> None:
     assert (
         jsonschema.Draft202012Validator(TIMESTAMP, format_checker=jsonschema.FormatChecker()).is_valid(value) is valid
     )
+
+
+@pytest.mark.parametrize("document", [0, 1, "true"])
+def test_a_schema_document_is_an_object_or_a_boolean_not_a_number(document: object) -> None:
+    """Found by schemathesis: pydantic's lax mode took 0 for `false`, a body the document refuses."""
+    from schemas.stream_schemas import StreamSchemaPut
+
+    with pytest.raises(ValidationError):
+        StreamSchemaPut.model_validate({"schema": document})
+    assert StreamSchemaPut.model_validate({"schema": False}).document is False
