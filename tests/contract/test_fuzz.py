@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,10 +38,22 @@ MAX_EXAMPLES = 5  # per operation and phase
 # phase (boundary values of every constraint, a few minutes on its own).
 PHASES = "examples,fuzzing,stateful"
 MAX_TIME_S = 80
-CHECKS_LEFT_OUT = "positive_data_acceptance,negative_data_rejection"
+# See the module docstring; and `ensure_resource_availability`, which follows links schemathesis infers from a
+# Location header to sub-resources: a stream just created has no schema, and GET .../schema is rightly 404.
+CHECKS_LEFT_OUT = "positive_data_acceptance,negative_data_rejection,ensure_resource_availability"
 
 
 ROOT = {"authorization": f"Bearer {ROOT_TOKEN}"}
+
+
+def wait_ready(url: str, timeout_s: float = 60) -> None:
+    """Until `/readyz` is 200: the lifespan has started the Kafka clients, which connect in the background."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the gateway was not ready after {timeout_s} s")
 
 
 def processor_ids(url: str) -> set[str]:
@@ -81,6 +94,7 @@ def served_app(kafka_bootstrap: str) -> Iterator[str]:
             threading.Event().wait(0.05)
         assert server.started
         url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
         before = processor_ids(url)
         yield url
         # The processors it made would be run by the supervisor of any later runtime test on this broker.
