@@ -210,7 +210,8 @@ async def _require_source(request: Request, ctx: GatewayContext, body: bytes) ->
     if not isinstance(source, str):
         return
     try:
-        topic = namespace(request).topic(source)
+        # As a name a write could use: an internal or malformed one is the spec checks' to refuse (422).
+        topic = namespace(request).topic(source, write=True)
     except ge.InvalidStreamName:
         return
     ctx.kafka.require_ready()
