@@ -13,8 +13,8 @@ SOURCES     := gateway processors schemas kafkagate tests scripts bench
 
 export KAFKAGATE_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(KAFKA_PORT)
 
-.PHONY: install run serve worker test unit chaos lint typecheck openapi bench kafka-install kafka-up kafka-down \
-	kafka-status kafka-cluster-up kafka-cluster-down clean browser screenshots
+.PHONY: install run serve worker test unit chaos fuzz lint typecheck openapi bench kafka-install kafka-up \
+	kafka-down kafka-status kafka-cluster-up kafka-cluster-down clean browser screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,13 @@ browser:
 # The PNGs of docs/screenshots, taken by the browser tests while they walk through each page.
 screenshots: install browser
 	KAFKAGATE_REQUIRE_BROWSER=1 KAFKAGATE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(VENV)/bin/pytest tests/browser $(PYTEST_ARGS)
+
+# schemathesis (`st run`, root token) against a live `kafkagate serve` and `kafkagate worker` on a throwaway broker,
+# for FUZZ_SECONDS (about 4 minutes in all with start-up): prints its phases, failures, warnings and summary, then
+# one line per warning kind (`warnings: none` when there is none). `make test` runs a short seeded run of its own.
+FUZZ_SECONDS ?= 180
+fuzz: install
+	$(PY) -m scripts.fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 # Starts its own throwaway broker and gateways; `make bench BENCH_ARGS=--quick` for a short smoke run.
 $(VENV)/.bench-installed: $(VENV)/.installed

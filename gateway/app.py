@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 
 from gateway import errors as ge
 from gateway.authentication import AuthenticationMiddleware, Authenticator, KeyAuthenticator, OpenAuthenticator
@@ -69,13 +69,25 @@ async def on_gateway_error(request: Request, exc: Exception) -> Response:
     return problem(request, exc)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods served on this request's path template (RFC 9110 wants them all in a 405's Allow; starlette
+    names only those of the first route that matched). The template is the first matching route's, as routing
+    picks it: `/events/batch` is the batch route's, not `/events/{event_id}` with the id `batch`."""
+    routes = [route for route in request.app.routes if isinstance(route, Route)]
+    matched = next((route for route in routes if route.matches(request.scope)[0] is not Match.NONE), None)
+    if matched is None:
+        return []
+    return sorted({method for route in routes if route.path == matched.path for method in route.methods or ()})
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for this type only
     error: ge.GatewayError
     if exc.status_code == 404:
         error = ge.NotFound(f"no route for {request.method} {request.url.path}")
     elif exc.status_code == 405:
-        error = ge.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        allow = ", ".join(allowed_methods(request))
+        error = ge.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}", headers={"allow": allow})
     else:
         error = ge.BadRequest(str(exc.detail))
     return problem(request, error)

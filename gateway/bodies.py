@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.types import Scope
 
+from gateway import json_values
 from gateway.errors import PayloadTooLarge, RequestTimeout, SerializationError, UnsupportedMediaType, ValidationFailed
 
 T = TypeVar("T")
@@ -95,6 +96,13 @@ def parse_model(model: type[M], body: bytes) -> M:
     if not body:
         raise SerializationError("request body is empty; expected a JSON document")
     try:
-        return model.model_validate_json(body)
+        parsed = model.model_validate_json(body)
     except ValidationError as exc:
         raise translate_validation(exc) from exc
+    # Free-form members (tenant metadata, map args, schema documents) are stored and echoed as JSON: a number
+    # JSON cannot carry unchanged (1e400, NaN, an integer beyond 64 bits) is refused before anything is kept.
+    unwritable = json_values.problem(parsed.model_dump(by_alias=True))
+    if unwritable is not None:
+        pointer, message = unwritable
+        raise ValidationFailed(f"{pointer} {message}", [{"field": pointer, "message": message, "type": "value"}])
+    return parsed

@@ -54,11 +54,19 @@ class GatewayError(Exception):
     retriable: ClassVar[bool] = False
     headers: ClassVar[dict[str, str]] = {}  # response headers every error of this class carries
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None, retry_after_s: int | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        retry_after_s: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
         self.retry_after_s = retry_after_s
+        self.response_headers = {**self.headers, **(headers or {})}  # the class's, and this error's (a 405's Allow)
 
 
 class BadRequest(GatewayError):

@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 
 from gateway.errors import InvalidGroupName, InvalidStreamName
+from schemas.stream_names import CHARACTERS, GROUP_PATTERN, MAX_LENGTH, STREAM_PATTERN
 
-MAX_LENGTH = 249
-_CHARACTERS = "A-Za-z0-9._-"
-_LEGAL = re.compile(f"[{_CHARACTERS}]+")
-# The same rules as JSON Schema patterns (ECMA-262), for the OpenAPI document; tests hold them to the validators.
-GROUP_PATTERN = f"^[{_CHARACTERS}]{{1,{MAX_LENGTH}}}$"
-STREAM_PATTERN = f"^(?!\\.\\.?$)(?!_)[{_CHARACTERS}]{{1,{MAX_LENGTH}}}$"
+__all__ = [
+    "GROUP_PATTERN",
+    "MAX_LENGTH",
+    "STREAM_PATTERN",
+    "is_internal",
+    "validate_group_name",
+    "validate_stream_name",
+]
+
+_LEGAL = re.compile(f"[{CHARACTERS}]+")
 
 
 def is_internal(topic: str) -> bool:

@@ -1,54 +1,21 @@
 """The OpenAPI 3.1 document served at `GET /openapi.json`, built from the same pydantic shapes that validate
-requests, so the document cannot drift from what the gateway accepts."""
+requests, so the document cannot drift from what the gateway accepts.
+
+`OPERATIONS` lists every route; `gateway/openapi_operation.py` renders one, `gateway/openapi_components.py` holds
+the shared schemas and headers, and `gateway/openapi_links.py` says which responses feed which operations."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
-
-from gateway import errors as ge
-from gateway.idempotency import MAX_KEY_CHARS
-from gateway.parameters import PATH_SCHEMAS, query_schemas
+from gateway.openapi_components import components
+from gateway.openapi_links import links_for
+from gateway.openapi_operation import API, Operation, render_operation
+from gateway.parameters import query_schemas
 from gateway.seeds import ingest_envelope, intake_openapi, lake_openapi, logs_openapi
 from gateway.settings import Settings
-from schemas.consumers import CommitRequest, ResetRequest
-from schemas.events import BATCH, EVENT
-from schemas.ingest import INGEST_BODY, IngestAccepted, IngestError
-from schemas.keys import KeyCreate, TokenRequest
-from schemas.processors import ProcessorSpec
-from schemas.stream_documents import StreamDocument, StreamList
-from schemas.stream_schemas import StreamSchemaPut
-from schemas.streams import StreamCreate, StreamPatch
-from schemas.tenants import TenantCreate
 
-API = "/api/v1"
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    summary: str
-    success: int = 200
-    body: str | None = None  # a component schema name
-    query: tuple[tuple[str, str, bool, str], ...] = ()  # (name, description, required, kind in query_schemas)
-    errors: tuple[int, ...] = field(default=(400, 404, 422, 503))
-    public: bool = False  # public paths skip authentication and quotas: no 429, no RateLimit fields
-    idempotent: bool = False  # honours Idempotency-Key (gateway.idempotency)
-    headers: tuple[tuple[str, str, bool], ...] = ()  # request header parameters: (name, description, required)
-    returns: str | None = None  # the success body's component schema name
-    # A seed API's operation: its errors' component schema (its own JSON envelope, not problem+json) and what
-    # each status means there.
-    envelope: str | None = None
-    status_text: dict[int, str] = field(default_factory=dict)
-    also: tuple[tuple[int, str], ...] = ()  # other success statuses, with what they mean
-    media_type: str = "application/json"  # the success body's; a text body is documented as a string
-    description: str | None = None  # the operation's longer description (CommonMark)
-    event_stream: str | None = None  # what the success body is as `text/event-stream`, when it can be one
-    body_media_type: str = "application/json"  # the request body's
-
+__all__ = ["API", "OPERATIONS", "Operation", "build_openapi"]
 
 _EVENT_STREAM = (
     "Server-Sent Events, one per record: `id:` the event id (`evt_<partition>_<offset>`), `data:` the event document "
@@ -241,7 +208,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Create a processor",
         201,
         "ProcessorSpec",
-        errors=(400, 409, 422, 503),
+        errors=(400, 404, 409, 422, 503),
         idempotent=True,
     ),
     Operation("get", f"{API}/processors", "List processors"),
@@ -314,7 +281,9 @@ OPERATIONS: tuple[Operation, ...] = (
         ingest_envelope.PATH,
         "Streaming Ingest API (seed 001): ingest one event or an array of events into a stream",
         body="IngestBody",
-        headers=(("X-Stream-Id", "the target stream: its streamId (Kafka topic id, a UUID) or its name", True),),
+        headers=(
+            ("X-Stream-Id", "the target stream: its streamId (Kafka topic id, a UUID) or its name", True, "stream"),
+        ),
         returns="IngestAccepted",
         errors=(400, 404, 408, 500, 504),
         envelope="IngestError",
@@ -403,187 +372,6 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
-_SCHEMAS: dict[str, TypeAdapter[Any] | type[BaseModel]] = {
-    "EventIn": EVENT,
-    "BatchIn": BATCH,
-    "StreamCreate": StreamCreate,
-    "StreamPatch": StreamPatch,
-    "CommitRequest": CommitRequest,
-    "ResetRequest": ResetRequest,
-    "ProcessorSpec": ProcessorSpec,
-    "KeyCreate": KeyCreate,
-    "TenantCreate": TenantCreate,
-    "TokenRequest": TokenRequest,
-    "StreamDocument": TypeAdapter(StreamDocument),
-    "StreamList": TypeAdapter(StreamList),
-    "IngestBody": INGEST_BODY,
-    "IngestAccepted": IngestAccepted,
-    "IngestError": IngestError,
-    "StreamSchemaPut": StreamSchemaPut,
-}
-
-_PROBLEM = {
-    "type": "object",
-    "description": "RFC 9457 problem details, plus kafkagate's numeric code, symbolic error and request id.",
-    "required": ["type", "title", "status", "detail", "instance", "code", "error", "request_id"],
-    "properties": {
-        "type": {"type": "string", "format": "uri"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "code": {"type": "integer", "enum": sorted({cls.code for cls in ge.ALL_ERRORS})},
-        "error": {"type": "string", "enum": sorted({cls.error for cls in ge.ALL_ERRORS})},
-        "request_id": {"type": "string"},
-        "retriable": {"type": "boolean"},
-        "errors": {
-            "type": "array",
-            "items": {"type": "object"},
-            "description": "each invalid field (422); for SCHEMA_VIOLATION each violation, its `field` the JSON "
-            "pointer (RFC 6901) into the event's value, with `keyword` and `message`",
-        },
-        "violated-policies": {
-            "type": "array",
-            "items": {"type": "string", "enum": ["default", "bytes"]},
-            "description": "the RateLimit policies that refused the request (429)",
-        },
-    },
-}
-
-# Response header fields; RateLimit-Policy and RateLimit follow draft-ietf-httpapi-ratelimit-headers-11.
-_HEADERS: dict[str, Any] = {
-    "Retry-After": {
-        "description": "whole seconds (at least 1) to wait before retrying",
-        "schema": {"type": "integer", "minimum": 1},
-    },
-    "RateLimit-Policy": {
-        "description": 'the key\'s quotas per gateway process: `"default";q=<requests>;w=1` and '
-        '`"bytes";q=<body bytes>;qu="content-bytes";w=1` (only the limited ones; absent when none is)',
-        "schema": {"type": "string"},
-    },
-    "RateLimit": {
-        "description": "what remains of each quota and the seconds until it is whole again: "
-        '`"default";r=<remaining>;t=<seconds>`',
-        "schema": {"type": "string"},
-    },
-}
-_RATELIMIT_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit-Policy", "RateLimit")}
-_RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
-_STATUS_TEXT = {
-    408: "the body did not arrive within KAFKAGATE_BODY_READ_TIMEOUT_S (REQUEST_TIMEOUT, 1034); the connection is "
-    "closed and nothing was done",
-    401: "no valid bearer token (UNAUTHORIZED, 1018): the same answer whatever the reason",
-    403: "the key lacks the scope or the stream pattern (FORBIDDEN, 1028)",
-    429: "the key is over its request or body-byte quota (QUOTA_EXCEEDED, 1005)",
-    503: "Kafka is unavailable (BROKER_UNAVAILABLE, 1011) or the gateway is overloaded (OVERLOADED, 1027)",
-}
-
-
-def _schema(source: TypeAdapter[Any] | type[BaseModel]) -> dict[str, Any]:
-    ref_template = "#/components/schemas/{model}"
-    if isinstance(source, TypeAdapter):
-        return source.json_schema(ref_template=ref_template, by_alias=True)
-    return source.model_json_schema(ref_template=ref_template, by_alias=True)
-
-
-def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {
-        "Problem": _PROBLEM,
-        **intake_openapi.SCHEMAS,
-        **logs_openapi.SCHEMAS,
-        **lake_openapi.SCHEMAS,
-    }
-    for name, source in _SCHEMAS.items():
-        schema = _schema(source)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[name] = schema
-    return schemas
-
-
-def _idempotency_key(ttl_s: int) -> dict[str, Any]:
-    return {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": False,
-        "description": (
-            "Makes the request idempotent for the calling key (IETF draft-ietf-httpapi-idempotency-key-header, "
-            "as Stripe). 1-255 printable ASCII characters (0x20-0x7E; spaces inside are part of the key), else "
-            f"400 INVALID_IDEMPOTENCY_KEY. The idempotency window is {ttl_s} s after the first request completed "
-            "(KAFKAGATE_IDEMPOTENCY_TTL_S): within it, the same request (same method, path, query and body bytes) "
-            "gets the stored status, content-type, location and body byte for byte, with "
-            "`Idempotent-Replayed: true`, and does nothing again; the same key with another request is 422 "
-            "IDEMPOTENCY_KEY_REUSED; while the first request runs (a timed-out produce: until Kafka's real outcome "
-            "is known) a repeat is 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. 4xx and 503 responses are not "
-            "stored: the key is released and a corrected retry runs. Keys are scoped to the calling principal "
-            "(key and tenant) and hold across gateway restarts and any number of gateways. Produced records carry "
-            "the key in their `idempotency-key` header."
-        ),
-        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS, "pattern": "^[\\x20-\\x7E]+$"},
-    }
-
-
-_REPLAYED = {
-    "Idempotent-Replayed": {
-        "description": "`true` when this response is the stored response of an earlier request with the same "
-        "Idempotency-Key",
-        "schema": {"type": "string", "enum": ["true"]},
-    }
-}
-
-
-def _operation(op: Operation, idempotency_ttl_s: int, queries: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    path_names = [name.strip("{}") for name in op.path.split("/") if name.startswith("{")]
-    parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, {"type": "string"})}
-        for name in path_names
-    ]
-    parameters += [
-        {"name": name, "in": "query", "required": required, "description": text, "schema": queries[kind]}
-        for name, text, required, kind in op.query
-    ]
-    parameters += [
-        {"name": name, "in": "header", "required": required, "description": text, "schema": {"type": "string"}}
-        for name, text, required in op.headers
-    ]
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    if op.envelope is not None:
-        problem = {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.envelope}"}}}
-    returned: dict[str, Any] = {} if op.returns is None else {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}
-    if op.media_type != "application/json":
-        returned = {"schema": {"type": "string"}}
-    success: dict[str, Any] = {"description": "success", "content": {op.media_type: returned}}
-    if op.event_stream is not None:
-        success["description"] = f"success. As `text/event-stream`: {op.event_stream}"
-        success["content"]["text/event-stream"] = {"schema": {"type": "string"}}
-    status_text = {**_STATUS_TEXT, **op.status_text}
-    statuses = set(op.errors)
-    if not op.public:
-        success["headers"] = dict(_RATELIMIT_HEADERS)
-        statuses |= {401, 403, 429, 503}  # every authenticated request spends quota; produce ones also meet the cap
-    if op.idempotent:
-        parameters.append(_idempotency_key(idempotency_ttl_s))
-        success["headers"] = {**success.get("headers", {}), **_REPLAYED}
-        statuses |= {400, 409, 422}
-    responses: dict[str, Any] = {str(op.success): success}
-    for status, meaning in op.also:
-        responses[str(status)] = {**success, "description": meaning}
-    for status in sorted(statuses):
-        response: dict[str, Any] = {"description": status_text.get(status, "error"), "content": problem}
-        if status == 429:
-            response["headers"] = {**_RETRY_AFTER, **_RATELIMIT_HEADERS}
-        elif status == 503:
-            response["headers"] = _RETRY_AFTER
-        responses[str(status)] = response
-    responses["default"] = {"description": "error", "content": problem}
-    document: dict[str, Any] = {"summary": op.summary, "parameters": parameters, "responses": responses}
-    if op.description is not None:
-        document["description"] = op.description
-    document["security"] = [] if op.public else [{"bearer": []}]
-    if op.body is not None:
-        schema = {"$ref": f"#/components/schemas/{op.body}"}
-        document["requestBody"] = {"required": True, "content": {op.body_media_type: {"schema": schema}}}
-    return document
-
 
 def build_openapi(version: str, settings: Settings | None = None) -> dict[str, Any]:
     """The document for a gateway running with `settings` (their defaults when None): the idempotency window and
@@ -592,21 +380,12 @@ def build_openapi(version: str, settings: Settings | None = None) -> dict[str, A
     queries = query_schemas(settings)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, settings.idempotency_ttl_s, queries)
+        rendered = render_operation(op, settings.idempotency_ttl_s, queries, links_for(op, OPERATIONS))
+        paths.setdefault(op.path, {})[op.method] = rendered
     return {
         "openapi": "3.1.0",
         "info": {"title": "kafkagate", "version": version, "description": "HTTP gateway for Apache Kafka"},
         "paths": paths,
-        "components": {
-            "schemas": _components(),
-            "headers": _HEADERS,
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "an API key token (kg_...), an access token from /auth/token, or the root token",
-                }
-            },
-        },
+        "components": components(settings.stream_max_partitions),
         "security": [{"bearer": []}],
     }

@@ -8,9 +8,10 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from gateway import names, queryparams
+from gateway import queryparams
 from gateway.settings import Settings
-from schemas.events import MAX_TIMESTAMP_MS
+from schemas.events import TIMESTAMP
+from schemas.stream_names import GROUP_NAME, STREAM_NAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +54,10 @@ def read_parameters(settings: Settings) -> ReadParameters:
     )
 
 
-_STREAM = {"type": "string", "minLength": 1, "maxLength": names.MAX_LENGTH, "pattern": names.STREAM_PATTERN}
-_GROUP = {"type": "string", "minLength": 1, "maxLength": names.MAX_LENGTH, "pattern": names.GROUP_PATTERN}
-
 # Path parameters by name; a name missing here is declared as a plain string.
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
-    "stream": {
-        **_STREAM,
-        "description": "[A-Za-z0-9._-]{1,249}, not `.` or `..`; names starting with `_` are internal topics",
-    },
-    "group": _GROUP,
+    "stream": STREAM_NAME,
+    "group": GROUP_NAME,
     "partition": {"type": "integer", "minimum": 0},
 }
 
@@ -79,13 +74,9 @@ def query_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
             "anyOf": [{"type": "string", "enum": ["earliest", "latest"]}, {"type": "integer", "minimum": 0}],
         },
         "boolean": {"type": "boolean", "default": False},
-        "group": _GROUP,
+        "group": GROUP_NAME,
+        "stream": STREAM_NAME,
         "string": {"type": "string"},
         "sequence": {"type": "integer", "minimum": 0},
-        "timestamp": {
-            "anyOf": [
-                {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP_MS},
-                {"type": "string", "format": "date-time"},
-            ]
-        },
+        "timestamp": TIMESTAMP,
     }

@@ -28,7 +28,7 @@ def error_headers(exc: GatewayError, request_id: str) -> dict[str, str]:
     The request id header is set here too: responses for unhandled errors and those written by middleware
     bypass RequestIdMiddleware on their way out.
     """
-    headers = {**exc.headers, "x-request-id": request_id}
+    headers = {**exc.response_headers, "x-request-id": request_id}
     if exc.retry_after_s is not None:
         headers["retry-after"] = str(exc.retry_after_s)
     return headers

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     sse_resume_window_events: int = Field(default=20_000, ge=1)
 
     streams_page_size_max: int = Field(default=1000, ge=1)
+    # The most partitions a stream may get from this gateway (create, PATCH); the OpenAPI document states it.
+    stream_max_partitions: int = Field(default=10_000, ge=1, le=10_000)
 
     processor_data_dir: Path = Path.home() / ".cache" / "kafkagate" / "processors"
 

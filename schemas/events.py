@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Required
 
-from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter, WithJsonSchema
+from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
@@ -39,13 +40,32 @@ HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 # Kafka sets no bound on headers per record; this one keeps a record's header list (walked on every produce and
 # every read) small, far above the handful of headers tracing and routing use.
 MAX_EVENT_HEADERS = 100
-Timestamp = Annotated[int, BeforeValidator(timestamp_ms)]
+# An RFC 3339 date-time after its year, as `datetime.fromisoformat` reads it: upper-case `T` and `Z`, no leap
+# second. Patterns of timestamps in the OpenAPI document end with it.
+RFC_3339_TAIL = r"-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+# What `timestamp_ms` accepts, as JSON Schema: epoch ms in range, or an RFC 3339 date-time from year 1970 on (the
+# pattern keeps out the years before 1970 that `format: date-time` alone allows).
+TIMESTAMP: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP_MS},
+        {"type": "string", "format": "date-time", "pattern": f"^(19[7-9][0-9]|[2-9][0-9]{{3}}){RFC_3339_TAIL}"},
+    ],
+    "description": "epoch milliseconds or an ISO 8601 date-time (UTC when it has no offset), 1970-01-01 to 9999-12-31",
+}
+Timestamp = Annotated[int, BeforeValidator(timestamp_ms), WithJsonSchema(TIMESTAMP)]
+
+
+# A null value is a tombstone, which needs a key (checked by the produce routes); declared for the document.
+_TOMBSTONE_KEYED: JsonDict = {
+    "if": {"properties": {"value": {"type": "null"}}, "required": ["value"]},
+    "then": {"properties": {"key": {"type": "string"}}, "required": ["key"]},
+}
 
 
 class EventIn(TypedDict, total=False):
     """One event to publish. `value` is any JSON (null is a tombstone and needs a key)."""
 
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = ConfigDict(extra="forbid", json_schema_extra=_TOMBSTONE_KEYED)  # type: ignore[misc]
 
     key: str | None
     value: Required[Any]

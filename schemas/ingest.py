@@ -41,7 +41,22 @@ def _iso_8601(text: str) -> str:
     return text
 
 
-Iso8601 = Annotated[str, AfterValidator(_iso_8601), Field(examples=["2025-02-12T14:32:15Z"])]
+# `_ISO_8601` with each field's range, as the document's pattern (ECMA-262); only impossible days (02-30) get past
+# it to be refused by `is_iso_8601`.
+_D = r"(?:0[1-9]|1[0-2])"  # month
+_DAY = r"(?:0[1-9]|[12][0-9]|3[01])"
+_H, _M = r"(?:[01][0-9]|2[0-3])", r"[0-5][0-9]"
+_ZONE = rf"(?:Z|[+-]{_H}(?::?{_M})?)"
+_ZONE_BASIC = rf"(?:Z|[+-]{_H}(?:{_M})?)"
+ISO_8601_PATTERN = (
+    rf"^(?:[0-9]{{4}}-{_D}-{_DAY}(?:T{_H}(?::{_M}(?::{_M}(?:[.,][0-9]+)?)?)?{_ZONE}?)?"
+    rf"|[0-9]{{4}}{_D}{_DAY}(?:T{_H}(?:{_M}(?:{_M}(?:[.,][0-9]+)?)?)?{_ZONE_BASIC}?)?)$"
+)
+Iso8601 = Annotated[
+    str,
+    AfterValidator(_iso_8601),
+    Field(examples=["2025-02-12T14:32:15Z"], json_schema_extra={"pattern": ISO_8601_PATTERN}),
+]
 
 
 class IngestEvent(TypedDict, total=False):

@@ -6,10 +6,19 @@ only; compiling CEL, resolving map functions and checking partitions is the job 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict, JsonValue
 
 
 # Kafka's own rule for topic names; processor names become topic prefixes, so they follow it too, with room left
@@ -20,11 +29,18 @@ def _not_dots(name: str) -> str:
     return name
 
 
+_NOT_DOTS: JsonDict = {"not": {"enum": [".", ".."]}}
 TopicName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", min_length=1, max_length=249), AfterValidator(_not_dots)
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", min_length=1, max_length=249),
+    AfterValidator(_not_dots),
+    Field(json_schema_extra=_NOT_DOTS),
 ]
 ProcessorName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", min_length=1, max_length=200), AfterValidator(_not_dots)
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", min_length=1, max_length=200),
+    AfterValidator(_not_dots),
+    Field(json_schema_extra=_NOT_DOTS),
 ]
 CelSource = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 FunctionName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -48,6 +64,15 @@ class _Spec(BaseModel):
         strict=True,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        # JSON has one number type: 170.0 is the integer 170 (JSON Schema agrees), which strict mode would
+        # refuse for an int field. A float field takes the int back as the same float.
+        if isinstance(data, dict):
+            return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in data.items()}
+        return data
+
 
 class FilterOperation(_Spec):
     """Keep events for which the CEL ``predicate`` is true."""
@@ -57,8 +82,32 @@ class FilterOperation(_Spec):
     on_error: OnError = "dlq"
 
 
+def _present(name: str, kind: str = "string") -> JsonDict:
+    return {"required": [name], "properties": {name: {"type": kind}}}
+
+
+def _absent(*names: str) -> JsonDict:
+    return {"properties": {name: {"type": "null"} for name in names}}
+
+
 class MapOperation(_Spec):
     """Replace the event with a registry ``function`` (with ``args``) or with the value of a CEL ``expression``."""
+
+    # `_one_of_function_or_expression`, as JSON Schema.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"allOf": [_present("function"), _absent("expression")]},
+                {
+                    "allOf": [
+                        _present("expression"),
+                        _absent("function"),
+                        {"properties": {"args": {"maxProperties": 0}}},
+                    ]
+                },
+            ]
+        }
+    )
 
     type: Literal["map"]
     function: FunctionName | None = None
@@ -82,8 +131,26 @@ class WindowTimestamp(_Spec):
     format: TimestampFormat = "epoch_ms"
 
 
+def _window(kind: str, needs: tuple[str, ...], refuses: tuple[str, ...]) -> JsonDict:
+    then: list[JsonValue] = [_present(name, "integer") for name in needs]
+    then.append(_absent(*refuses))
+    return {"if": {"properties": {"windowType": {"const": kind}}}, "then": {"allOf": then}}
+
+
 class WindowOperation(_Spec):
     """Group events into time windows; must be followed by an aggregate. All durations are milliseconds."""
+
+    # `_fields_match_window_type`, as JSON Schema (but for advance <= duration); `size` is left out of the
+    # document as the alias it is.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _window("session", ("gap",), ("duration", "advance")),
+                _window("tumbling", ("duration",), ("gap", "advance")),
+                _window("hopping", ("duration", "advance"), ("gap",)),
+            ]
+        }
+    )
 
     type: Literal["window"]
     window_type: WindowType
@@ -128,6 +195,11 @@ class WindowOperation(_Spec):
 
 class AggregateOperation(_Spec):
     """Aggregate per group key (and per window when a window precedes it). Nulls are ignored, as in ksqlDB."""
+
+    # `_field_when_needed`, as JSON Schema.
+    model_config = ConfigDict(
+        json_schema_extra={"if": {"properties": {"aggregation": {"const": "count"}}}, "else": _present("field")}
+    )
 
     type: Literal["aggregate"]
     aggregation: AggregationName
@@ -182,8 +254,71 @@ class ProcessorConfig(_Spec):
     start_from: Literal["earliest", "latest"] = "earliest"
 
 
+def _one(kind: str) -> dict[str, Any]:
+    return {"properties": {"type": {"const": kind}}, "required": ["type"]}
+
+
+# A route, when there is one, is the last operation. JSON Schema has no "last item", so the document spells out
+# pipelines of up to `_ROUTE_POSITIONS` operations; a longer one, it says, has no route (the gateway takes one).
+_ROUTE_POSITIONS = 8
+_NOT_ROUTE: dict[str, Any] = {"not": _one("route")}
+_ROUTE_LAST: dict[str, Any] = {
+    "anyOf": [
+        {"maxItems": _ROUTE_POSITIONS, "not": {"contains": _one("route")}},
+        {"minItems": 1, "maxItems": 1},
+        *(
+            {"minItems": n, "maxItems": n, "prefixItems": [_NOT_ROUTE] * (n - 1)}
+            for n in range(2, _ROUTE_POSITIONS + 1)
+        ),
+        {"minItems": _ROUTE_POSITIONS + 1, "items": _NOT_ROUTE},
+    ]
+}
+
+# A window is followed directly by an aggregate: spelled out for a window among the first `_ROUTE_POSITIONS`.
+_WINDOW_THEN_AGGREGATE: dict[str, Any] = {
+    "anyOf": [
+        {"not": {"contains": _one("window")}},
+        *(
+            {"prefixItems": [*([{"not": _one("window")}] * i), _one("window"), _one("aggregate")]}
+            for i in range(_ROUTE_POSITIONS - 1)
+        ),
+    ]
+}
+_ROUTE_WITH_DEFAULT = {
+    "contains": {"allOf": [_one("route"), {"required": ["default"], "properties": {"default": {"type": "string"}}}]}
+}
+
+# What `_pipeline_shape` checks, as far as JSON Schema can say it: at most one window, aggregate and route, a
+# window only with an aggregate, and a sink unless a route decides where events go.
+_PIPELINE_SHAPE: dict[str, Any] = {
+    "allOf": [
+        {"properties": {"operations": {"contains": _one(kind), "minContains": 0, "maxContains": 1}}}
+        for kind in ("window", "aggregate", "route")
+    ]
+    + [
+        {
+            "if": {"properties": {"operations": {"contains": _one("window")}}, "required": ["operations"]},
+            "then": {"properties": {"operations": {"contains": _one("aggregate")}}},
+        },
+        {"properties": {"operations": {"allOf": [_ROUTE_LAST, _WINDOW_THEN_AGGREGATE]}}},
+        {
+            "if": {"properties": {"operations": _ROUTE_WITH_DEFAULT}, "required": ["operations"]},
+            "then": {"properties": {"sink": {"type": "null"}}},
+        },
+        {
+            "anyOf": [
+                {"required": ["sink"], "properties": {"sink": {"type": "string"}}},
+                {"required": ["operations"], "properties": {"operations": {"contains": _one("route")}}},
+            ]
+        },
+    ]
+}
+
+
 class ProcessorSpec(_Spec):
     """A processor: read ``source``, apply ``operations`` in order, write to ``sink`` (or where a route sends)."""
+
+    model_config = ConfigDict(json_schema_extra=cast("JsonDict", _PIPELINE_SHAPE))
 
     name: ProcessorName
     source: TopicName

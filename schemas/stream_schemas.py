@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 SCHEMAS_TOPIC = "_kafkagate_schemas"
 OnInvalid = Literal["reject", "deadLetter"]
@@ -21,7 +21,7 @@ class StreamSchemaPut(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     # `schema` would shadow BaseModel's deprecated `schema()`; the wire name is kept through the alias.
-    document: dict[str, Any] | bool = Field(
+    document: dict[str, Any] | StrictBool = Field(
         alias="schema",
         description=f"a JSON Schema Draft 2020-12 document ({DRAFT_2020_12}); `$schema`, when given, must be it",
     )

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.stream_names import StreamName
+
+
+def _no_booleans(data: Any, fields: tuple[str, ...]) -> Any:
+    # pydantic's lax mode reads `false` as 0 for an int field; these numbers are never booleans.
+    if isinstance(data, dict):
+        for name in fields:
+            if isinstance(data.get(name), bool):
+                raise ValueError(f"{name} must be an integer, not a boolean")
+    return data
+
 
 CompressionType = Literal["uncompressed", "producer", "gzip", "snappy", "lz4", "zstd"]
 CleanupPolicy = Literal["delete", "compact", "compact,delete", "delete,compact"]
@@ -31,6 +43,11 @@ class StreamConfig(BaseModel):
     retentionBytes: int | None = Field(default=None, ge=-1)
     minInsyncReplicas: int | None = Field(default=None, ge=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return _no_booleans(data, tuple(NUMERIC_CONFIGS))
+
     def to_kafka(self) -> dict[str, str]:
         return {CONFIG_NAMES[k]: str(v) for k, v in self.model_dump(exclude_none=True).items()}
 
@@ -38,9 +55,15 @@ class StreamConfig(BaseModel):
 class StreamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: StreamName
     partitions: int = Field(default=3, ge=1, le=10_000)
     replicationFactor: int = Field(default=1, ge=1, le=32_767)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return _no_booleans(data, ("partitions", "replicationFactor"))
+
     config: StreamConfig = StreamConfig()
 
 
@@ -48,6 +71,12 @@ class StreamPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     partitions: int | None = Field(default=None, ge=1, le=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return _no_booleans(data, ("partitions",))
+
     config: StreamConfig = StreamConfig()
 
 

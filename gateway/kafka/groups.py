@@ -20,6 +20,12 @@ from gateway.kafka.translate import translate
 from gateway.settings import Settings
 
 INACTIVE_STATES = {"Empty"}
+_COORDINATOR_MOVING = (
+    ke.GroupCoordinatorNotAvailableError,
+    ke.NotCoordinatorForGroupError,
+    ke.CoordinatorLoadInProgressError,
+)
+_COORDINATOR_WAIT_S = 5.0
 _MISSING_STATES = {"Dead", ""}
 
 
@@ -61,15 +67,27 @@ class GroupAdmin:
             return []
         return await self._describe(groups)
 
+    async def _describe_one(self, group: str) -> list[Any]:
+        # A broker creates __consumer_offsets on the first FindCoordinator it is asked, and answers "coordinator
+        # not available" until the topic's partitions have leaders (a second or so on a fresh cluster); the
+        # same happens while a coordinator moves. Asking again for a few seconds answers the request instead
+        # of a 503.
+        delay_s, waited_s = 0.05, 0.0
+        while True:
+            try:
+                return list(await self._admin.client().describe_consumer_groups([group]))
+            except _COORDINATOR_MOVING:
+                if waited_s >= _COORDINATOR_WAIT_S:
+                    raise
+            await asyncio.sleep(delay_s)
+            waited_s += delay_s
+            delay_s = min(delay_s * 2, 0.5)
+
     async def _describe(self, groups: list[str]) -> list[GroupInfo]:
         # One group per request: aiokafka 0.14 decodes a DescribeGroups v3 response with the v2 schema, which
         # skips each group's trailing authorized_operations field and garbles every group after the first.
         try:
-            responses = [
-                response
-                for group in groups
-                for response in await self._admin.client().describe_consumer_groups([group])
-            ]
+            responses = [response for group in groups for response in await self._describe_one(group)]
         except Exception as exc:
             raise self._fail(exc) from exc
         infos: list[GroupInfo] = []

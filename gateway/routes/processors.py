@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, Literal
 
+import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -84,18 +85,19 @@ def _check_names(request: Request, spec: ProcessorSpec, functions: FunctionRegis
         require_stream(who, stream)
 
 
-async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: ProcessorSpec) -> Topics:
+async def _prepare(ctx: GatewayContext, registry: ProcessorRegistry, spec: ProcessorSpec, local_source: str) -> Topics:
     """Check the spec (names already in Kafka's terms) against Kafka and the function registry, then create the
     topics it writes to.
 
     Missing outputs (sinks, route sinks, the DLQ and the repartition topic) get the source's partition count and
-    replication factor; the repartition topic also keeps records until the runtime purges them. Any problem is a
-    422 listing every field at fault.
+    replication factor; the repartition topic also keeps records until the runtime purges them. A source that
+    does not exist is a 404 STREAM_NOT_FOUND (as a key's unknown tenant or a commit's unknown stream is); any
+    other problem is a 422 listing every field at fault.
     """
     try:
         source = await ctx.kafka.admin.describe(spec.source)
     except ge.StreamNotFound as exc:
-        raise _invalid([_issue("source", f"stream {spec.source!r} does not exist")]) from exc
+        raise ge.StreamNotFound(f"the source stream {local_source!r} does not exist") from exc
     partitions = len(source.partitions)
     try:
         plan = compile_processor(spec, registry.functions, source_partitions=partitions)
@@ -190,9 +192,33 @@ def _require(registry: ProcessorRegistry, processor_id: str, ns: Namespace) -> P
 
 
 async def _spec_from(request: Request, ctx: GatewayContext) -> ProcessorSpec:
-    spec = parse_model(ProcessorSpec, await read_body(request, ctx.settings.max_body_bytes))
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    await _require_source(request, ctx, body)
+    spec = parse_model(ProcessorSpec, body)
     ctx.kafka.require_ready()
     return spec
+
+
+async def _require_source(request: Request, ctx: GatewayContext, body: bytes) -> None:
+    """A spec whose `source` names no stream is a 404 STREAM_NOT_FOUND whatever else is wrong with it, as a key
+    naming an unknown tenant is: what it refers to is missing, and fixing the rest would not help. A body that
+    is not JSON, or a source that is not a stream name, is left to the spec's validation to refuse."""
+    try:
+        source = orjson.loads(body).get("source")
+    except (orjson.JSONDecodeError, AttributeError):
+        return
+    if not isinstance(source, str):
+        return
+    try:
+        # As a name a write could use: an internal or malformed one is the spec checks' to refuse (422).
+        topic = namespace(request).topic(source, write=True)
+    except ge.InvalidStreamName:
+        return
+    ctx.kafka.require_ready()
+    try:
+        await ctx.kafka.admin.describe(topic)
+    except ge.StreamNotFound as exc:
+        raise ge.StreamNotFound(f"the source stream {source!r} does not exist") from exc
 
 
 async def create_processor(request: Request) -> Response:
@@ -207,7 +233,7 @@ async def create_processor(request: Request) -> Response:
         taken = registry.by_name(spec.name)
         if taken is not None:
             raise ge.Conflict(f"processor name {local_spec.name!r} is taken by {taken.processor_id}")
-        topics = await _prepare(ctx, registry, spec)
+        topics = await _prepare(ctx, registry, spec, local_spec.source)
         processor_id = new_processor_id()
         if spec.config.start_from == "latest":
             await _start_at_end(ctx, processor_id, spec.source)
@@ -261,7 +287,7 @@ async def update_processor(request: Request) -> Response:
             name = ns.processor_name(current.name)
             message = f"a processor cannot be renamed (it is {name!r}); create a new processor instead"
             raise _invalid([_issue("name", message)])
-        topics = await _prepare(ctx, registry, spec)
+        topics = await _prepare(ctx, registry, spec, local_spec.source)
         record = current
         if spec_json(spec) != current.spec:
             record = current.model_copy(

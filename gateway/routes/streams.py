@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway import errors as ge
 from gateway.bodies import parse_model, read_body
 from gateway.context import context
 from gateway.kafka.admin import StreamInfo
@@ -46,9 +47,16 @@ def stream_document(info: StreamInfo, name: str) -> dict[str, Any]:
     }
 
 
+def _within_partition_limit(partitions: int | None, limit: int) -> None:
+    if partitions is not None and partitions > limit:
+        message = f"must be at most {limit} (KAFKAGATE_STREAM_MAX_PARTITIONS)"
+        raise ge.ValidationFailed(f"partitions {message}", [{"field": "partitions", "message": message}])
+
+
 async def create_stream(request: Request) -> Response:
     ctx = context(request)
     spec = parse_model(StreamCreate, await read_body(request, ctx.settings.max_body_bytes))
+    _within_partition_limit(spec.partitions, ctx.settings.stream_max_partitions)
     topic = namespace(request).topic(spec.name, write=True)
     ctx.kafka.require_ready()
     await ctx.kafka.admin.create(topic, spec.partitions, spec.replicationFactor, spec.config.to_kafka())
@@ -91,6 +99,7 @@ async def patch_stream(request: Request) -> Response:
     name = request.path_params["stream"]
     topic = namespace(request).topic(name, write=True)
     patch = parse_model(StreamPatch, await read_body(request, ctx.settings.max_body_bytes))
+    _within_partition_limit(patch.partitions, ctx.settings.stream_max_partitions)
     ctx.kafka.require_ready()
     await ctx.kafka.admin.alter(topic, patch.config.to_kafka(), patch.partitions)
     return JSONResponse(stream_document(await ctx.kafka.admin.describe(topic), name))

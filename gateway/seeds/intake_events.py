@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from gateway import errors as ge
 from gateway import json_values
 from gateway.idempotency import MAX_KEY_CHARS
+from schemas.events import RFC_3339_TAIL
 
 MAX_EVENT_TYPE_CHARS = 255
 FIELDS = ("event_type", "occurred_at", "idempotency_key", "data")
@@ -34,7 +35,8 @@ class IntakeEvent(BaseModel):
         min_length=1, max_length=MAX_EVENT_TYPE_CHARS, description="e.g. user.created; events of one type keep order"
     )
     occurred_at: str = Field(
-        description="ISO 8601 timestamp with a timezone (UTC recommended), e.g. 2025-12-22T10:30:00Z; kept as sent"
+        description="ISO 8601 timestamp with a timezone (UTC recommended), e.g. 2025-12-22T10:30:00Z; kept as sent",
+        json_schema_extra={"format": "date-time", "pattern": f"^(?!0000)[0-9]{{4}}{RFC_3339_TAIL}"},
     )
     idempotency_key: str = Field(
         min_length=1,

@@ -216,3 +216,63 @@ async def test_metrics_is_documented_text_and_its_refusal_a_documented_problem()
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].split(";")[0] in responses["200"]["content"]
     assert "kafkagate_http_requests_total" in scraped.text
+
+
+@pytest.mark.parametrize(
+    ("path", "allow", "media_type"),
+    [
+        ("/api/v1/streams", "GET, HEAD, POST", "application/problem+json"),
+        ("/api/v1/streams/orders", "DELETE, GET, HEAD, PATCH", "application/problem+json"),
+        ("/api/v1/streams/orders/events", "GET, HEAD, POST", "application/problem+json"),
+        ("/api/v1/streams/orders/events/batch", "POST", "application/problem+json"),
+        ("/api/v1/streams/orders/events/evt_0_0", "GET, HEAD", "application/problem+json"),
+        ("/v1/streams/ingest", "POST", "application/json"),
+        ("/v1/events", "POST", "application/json"),
+    ],
+)
+async def test_a_method_the_path_does_not_serve_is_405_with_every_allowed_method(
+    client: httpx.AsyncClient, path: str, allow: str, media_type: str
+) -> None:
+    """Found by schemathesis: a 405 had no Allow field (RFC 9110 section 15.5.6 requires it), and starlette's
+    own names only the first route that matched the path, not every method the path serves."""
+    response = await client.request("TRACE", path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.headers["content-type"] == media_type
+    assert response.headers["x-request-id"]
+
+
+async def test_the_partition_limit_is_documented_and_enforced_before_kafka() -> None:
+    """Found by schemathesis: streams of thousands of partitions outlast a request on a busy broker (504); a
+    gateway can now cap them (KAFKAGATE_STREAM_MAX_PARTITIONS), and its document says so."""
+    settings = Settings(bootstrap_servers=dead_address(), auth="off", stream_max_partitions=4)
+    app = create_app(settings, kafka=KafkaClients(settings))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        schemas = (await document(http))["components"]["schemas"]
+        assert schemas["StreamCreate"]["properties"]["partitions"]["maximum"] == 4
+        assert {"maximum": 4, "minimum": 1, "type": "integer"} in schemas["StreamPatch"]["properties"]["partitions"][
+            "anyOf"
+        ]
+        created = await http.post("/api/v1/streams", json={"name": "wide", "partitions": 5})
+        patched = await http.patch("/api/v1/streams/wide", json={"partitions": 5})
+    for response in (created, patched):
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [
+            {"field": "partitions", "message": "must be at most 4 (KAFKAGATE_STREAM_MAX_PARTITIONS)"}
+        ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "s", "partitions": True},
+        {"name": "s", "config": {"retentionBytes": False}},
+        {"name": "s", "replicationFactor": True},
+    ],
+)
+async def test_a_boolean_is_not_a_number_in_stream_shapes(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    """Found by schemathesis: pydantic's lax mode read `false` as 0, accepting what the document refuses."""
+    response = await client.post("/api/v1/streams", json=body)
+    assert response.status_code == 422, response.text
+    assert "not a boolean" in response.text

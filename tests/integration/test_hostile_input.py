@@ -340,3 +340,99 @@ async def test_a_request_head_that_never_ends_is_closed(served: tuple[int, Path]
     else:
         assert received == b""
     assert elapsed < SERVED_HEAD_TIMEOUT_S + 2
+
+
+async def visible(gateway: httpx.AsyncClient, stream: str) -> None:
+    """Wait until the gateway sees a topic just created behind its back (broker metadata can lag creation)."""
+    for _ in range(100):
+        if (await gateway.get(f"/api/v1/streams/{stream}")).status_code == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{stream} never became visible")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+async def test_a_one_mebibyte_member_name_is_refused(target: tuple[httpx.AsyncClient, str], route: Route) -> None:
+    """A 1 MiB string as an object's member name (not a record key): too large for the stream, never a 5xx."""
+    gateway, stream = target
+    await visible(gateway, stream)
+    response = await post(gateway, route, stream, route.wrap(orjson.dumps({"k" * MIB: 1})))
+    if route.name == "batch":
+        assert response.status_code == 207, response.text
+        (failed,) = response.json()["results"]
+        assert (failed["status"], failed["code"]) == ("failed", 1010)
+        return
+    assert_refused(route, response)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [b'"\\ud800"', b'"\xff\xfe"', b'"a\\u0000b"'],
+    ids=["lone-surrogate", "invalid-utf8", "nul"],
+)
+@pytest.mark.parametrize("route", ROUTES[:2], ids=lambda r: r.name)
+async def test_a_record_key_or_header_that_is_not_text_is_refused_or_kept_exact(
+    target: tuple[httpx.AsyncClient, str], route: Route, key: bytes, kafka_bootstrap: str
+) -> None:
+    """Keys and header values become bytes in Kafka: one that is not valid Unicode is refused, never a 5xx;
+    one that is (a NUL is) is written exactly."""
+    gateway, stream = target
+    await visible(gateway, stream)
+    event = b'{"key": %s, "value": 1, "headers": {"h": %s}}' % (key, key)
+    body = event if route.name == "single" else b'{"events": [%s]}' % event
+    response = await post(gateway, route, stream, body)
+    if key == b'"a\\u0000b"':
+        assert response.status_code in {200, 201}, response.text
+        (record,) = await read_all(kafka_bootstrap, stream, 1)
+        assert record.key == b"a\x00b"
+        assert dict(record.headers)["h"] == b"a\x00b"
+        return
+    assert_refused(route, response)
+
+
+# Every other operation that reads a JSON body; each gets the hostile values as the whole body and as a member.
+BODY_OPERATIONS = [
+    ("POST", "/api/v1/streams"),
+    ("PATCH", "/api/v1/streams/{stream}"),
+    ("PUT", "/api/v1/streams/{stream}/schema"),
+    ("POST", "/api/v1/consumers/hostile-group/commit"),
+    ("POST", "/api/v1/consumers/hostile-group/reset"),
+    ("POST", "/api/v1/processors"),
+    ("PUT", "/api/v1/processors/proc_hostile"),
+    ("POST", "/api/v1/keys"),
+    ("POST", "/api/v1/tenants"),
+    ("POST", "/auth/token"),
+]
+
+
+def test_every_operation_with_a_body_is_covered_here() -> None:
+    from gateway.openapi import OPERATIONS
+
+    covered = {
+        (method, path.replace("hostile-group", "{group}").replace("proc_hostile", "{processor_id}"))
+        for method, path in BODY_OPERATIONS
+    }
+    covered |= {("POST", route.path) for route in ROUTES}
+    with_body = {(op.method.upper(), op.path) for op in OPERATIONS if op.body is not None}
+    assert with_body == covered
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS, ids=[f"{m} {p}" for m, p in BODY_OPERATIONS])
+async def test_hostile_bodies_on_every_other_operation_are_4xx_problems(
+    target: tuple[httpx.AsyncClient, str], method: str, path: str
+) -> None:
+    gateway, stream = target
+    url = path.replace("{stream}", stream)
+    bodies = [*VALUES.values(), *(b'{"name": %s, "metadata": {"m": %s}}' % (v, v) for v in VALUES.values())]
+    for body in bodies:
+        async with asyncio.timeout(BOUND_S):
+            response = await gateway.request(method, url, content=body, headers=JSON)
+        assert 400 <= response.status_code < 500, (body[:40], response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["request_id"] == response.headers["x-request-id"]
+    for content_type in ("text/plain", None):
+        request = gateway.build_request(method, url, content=b"{}")
+        if content_type is not None:
+            request.headers["content-type"] = content_type
+        response = await gateway.send(request)
+        assert (response.status_code, response.json()["code"]) == (415, 1021), response.text

@@ -195,14 +195,15 @@ async def test_parallelism_above_partitions_is_422(gateway: httpx.AsyncClient, n
     assert "2 partitions" in error["message"]
 
 
-async def test_missing_source_and_schema_violations_are_422(gateway: httpx.AsyncClient) -> None:
+async def test_a_missing_source_is_404_and_schema_violations_are_422(gateway: httpx.AsyncClient) -> None:
     missing = unique("nowhere")
-    body = assert_problem(await gateway.post(API, json=spec(missing)), 422, 1007, "VALIDATION_ERROR")
-    assert body["errors"] == [
-        {"field": "source", "message": f"stream {missing!r} does not exist", "type": "invalid_processor"}
-    ]
+    body = assert_problem(await gateway.post(API, json=spec(missing)), 404, 1001, "STREAM_NOT_FOUND")
+    assert body["detail"] == f"the source stream {missing!r} does not exist"
+    assert missing in (await gateway.post(API, json={"source": missing, "operations": [{"type": "x"}]})).text
+    source = unique("here")
+    assert (await gateway.post("/api/v1/streams", json={"name": source, "partitions": 1})).status_code == 201
     body = assert_problem(
-        await gateway.post(API, json={"source": "x", "operations": [{"type": "teleport"}], "sink": "y"}),
+        await gateway.post(API, json={"source": source, "operations": [{"type": "teleport"}], "sink": "y"}),
         422,
         1007,
         "VALIDATION_ERROR",

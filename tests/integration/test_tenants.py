@@ -182,3 +182,22 @@ async def test_an_open_gateway_still_scopes_requests_to_the_tenant_in_x_tenant_i
         s["name"] for s in (await open_gateway.get("/api/v1/streams", params={"limit": 1000})).json()["streams"]
     ]
     assert f"_t.{tenant['slug']}.events" in everything
+
+
+async def test_metadata_json_cannot_carry_is_refused_and_nothing_is_created(
+    gateway: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    """Found by schemathesis: an integer beyond 64 bits in metadata was stored, then the response failed to
+    render (500), and every later tenant listing failed with it."""
+    for number in (str(2**64), "1e400", "NaN"):
+        slug = f"big{uuid.uuid4().hex[:6]}"
+        body = b'{"slug": "%s", "name": "Big", "metadata": {"n": [%s]}}' % (slug.encode(), number.encode())
+        response = await gateway.post("/api/v1/tenants", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "/metadata/n/0"
+        assert (await gateway.get(f"/api/v1/tenants/{slug}")).status_code == 404
+    listed = await gateway.get("/api/v1/tenants")
+    assert listed.status_code == 200, listed.text
+    stored = await read_all(kafka_bootstrap, "_kafkagate_tenants", 10**9, timeout_s=2)
+    assert not [r for r in stored if r.value is not None and b'"Big"' in r.value]

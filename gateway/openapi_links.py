@@ -1,0 +1,166 @@
+"""OpenAPI links: which success response supplies what another operation needs, so a client (or a fuzzer's
+stateful phase) can walk the API: create a stream, publish to it, poll it as a group, commit, inspect and reset
+the group, run a processor over it, and read back what each step returned.
+
+`LINKS` maps a source operation to its links, each naming its target by method and path; `links_for` renders
+them with the targets' operationIds and refuses a link to an operation `OPERATIONS` does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.openapi_operation import API, Operation, operation_id
+
+
+@dataclass(frozen=True)
+class Link:
+    target: str  # "METHOD /path", as `Operation.label`
+    parameters: dict[str, str]  # "in.name" -> a runtime expression or a constant (strings, as OpenAPI 3.1 wants)
+    description: str
+    body: Any = field(default=None)  # the target's request body (runtime expressions inside), if the link sets it
+
+
+_STREAM = f"{API}/streams/{{stream}}"
+_GROUP = f"{API}/consumers/{{group}}"
+_PROCESSOR = f"{API}/processors/{{processor_id}}"
+
+_CREATED_NAME = "$response.body#/name"
+_CREATED = {"path.stream": _CREATED_NAME}
+_SAME_STREAM = {"path.stream": "$request.path.stream"}
+_POLLED_GROUP = {"path.group": "$request.query.consumerGroup"}
+_SAME_GROUP = {"path.group": "$request.path.group"}
+_PROCESSOR_ID = {"path.processor_id": "$response.body#/processorId"}
+
+LINKS: dict[str, dict[str, Link]] = {
+    f"POST {API}/streams": {
+        "describe": Link(f"GET {_STREAM}", _CREATED, "the created stream"),
+        "alter": Link(f"PATCH {_STREAM}", _CREATED, "alter the created stream"),
+        "delete": Link(f"DELETE {_STREAM}", _CREATED, "delete the created stream"),
+        "putSchema": Link(f"PUT {_STREAM}/schema", _CREATED, "set the created stream's schema"),
+        "publish": Link(f"POST {_STREAM}/events", _CREATED, "publish to the created stream"),
+        "publishBatch": Link(f"POST {_STREAM}/events/batch", _CREATED, "publish a batch to the created stream"),
+        "poll": Link(
+            f"GET {_STREAM}/events",
+            {**_CREATED, "query.consumerGroup": _CREATED_NAME, "query.offset": "earliest"},
+            "poll the created stream as a group named after it",
+        ),
+        "replay": Link(
+            f"GET {_STREAM}/partitions/{{partition}}/events",
+            {**_CREATED, "path.partition": "0"},
+            "replay the created stream's first partition",
+        ),
+        "offsets": Link(f"GET {_STREAM}/offsets", {**_CREATED, "query.timestamp": "0"}, "the created stream's offsets"),
+        "ingest": Link(
+            "POST /v1/streams/ingest",
+            {"header.X-Stream-Id": "$response.body#/streamId"},
+            "ingest into the created stream by its streamId",
+        ),
+        "process": Link(
+            f"POST {API}/processors",
+            {},
+            "a processor reading the created stream, named by the request id of the stream's creation (unique)",
+            body={
+                "name": "$response.header.X-Request-ID",
+                "source": _CREATED_NAME,
+                "operations": [{"type": "filter", "predicate": "true"}],
+                "sink": "{$response.header.X-Request-ID}.out",
+                "config": {"startFrom": "earliest"},
+            },
+        ),
+    },
+    f"PUT {_STREAM}/schema": {
+        "getSchema": Link(f"GET {_STREAM}/schema", _SAME_STREAM, "the schema just set"),
+        "deleteSchema": Link(f"DELETE {_STREAM}/schema", _SAME_STREAM, "remove the schema just set"),
+        "publish": Link(f"POST {_STREAM}/events", _SAME_STREAM, "publish an event the schema checks"),
+    },
+    f"POST {_STREAM}/events": {
+        "read": Link(
+            f"GET {_STREAM}/events/{{event_id}}",
+            {**_SAME_STREAM, "path.event_id": "$response.body#/eventId"},
+            "the published event",
+        ),
+        "replay": Link(
+            f"GET {_STREAM}/partitions/{{partition}}/events",
+            {**_SAME_STREAM, "path.partition": "$response.body#/partition"},
+            "replay the partition the event went to",
+        ),
+        "poll": Link(
+            f"GET {_STREAM}/events",
+            {**_SAME_STREAM, "query.consumerGroup": "$request.path.stream", "query.offset": "earliest"},
+            "poll the stream as a group named after it",
+        ),
+    },
+    f"GET {_STREAM}/events": {
+        "describeGroup": Link(f"GET {_GROUP}", _POLLED_GROUP, "the polling group"),
+        "commit": Link(
+            f"POST {_GROUP}/commit",
+            _POLLED_GROUP,
+            "commit the polling group at the start of partition 0",
+            body={"offsets": [{"stream": "$request.path.stream", "partition": 0, "offset": 0}]},
+        ),
+        "closeSessions": Link(f"DELETE {_GROUP}/sessions", _POLLED_GROUP, "close this gateway's members"),
+    },
+    f"POST {_GROUP}/commit": {
+        "describeGroup": Link(f"GET {_GROUP}", _SAME_GROUP, "the group, with the committed offsets"),
+        "closeSessions": Link(f"DELETE {_GROUP}/sessions", _SAME_GROUP, "close this gateway's members"),
+    },
+    f"DELETE {_GROUP}/sessions": {
+        "describeGroup": Link(f"GET {_GROUP}", _SAME_GROUP, "the group, now without this gateway's members"),
+        "deleteGroup": Link(f"DELETE {_GROUP}", _SAME_GROUP, "delete the group once it is inactive"),
+    },
+    f"GET {_GROUP}": {
+        "reset": Link(
+            f"POST {_GROUP}/reset",
+            _SAME_GROUP,
+            "reset the group's first committed stream to its earliest offsets",
+            body={"stream": "$response.body#/offsets/0/stream", "to": "earliest"},
+        ),
+        "deleteGroup": Link(f"DELETE {_GROUP}", _SAME_GROUP, "delete the group once it is inactive"),
+    },
+    f"POST {API}/processors": {
+        "describe": Link(f"GET {_PROCESSOR}", _PROCESSOR_ID, "the created processor"),
+        "replace": Link(
+            f"PUT {_PROCESSOR}",
+            _PROCESSOR_ID,
+            "a new version with the same spec",
+            body="$response.body#/spec",
+        ),
+        "pause": Link(f"POST {_PROCESSOR}/pause", _PROCESSOR_ID, "pause the created processor"),
+        "resume": Link(f"POST {_PROCESSOR}/resume", _PROCESSOR_ID, "resume the created processor"),
+        "metrics": Link(f"GET {_PROCESSOR}/metrics", _PROCESSOR_ID, "the created processor's metrics"),
+        "delete": Link(f"DELETE {_PROCESSOR}", _PROCESSOR_ID, "delete the created processor"),
+    },
+    f"POST {API}/keys": {
+        "describe": Link(f"GET {API}/keys/{{key_id}}", {"path.key_id": "$response.body#/keyId"}, "the created key"),
+        "revoke": Link(f"DELETE {API}/keys/{{key_id}}", {"path.key_id": "$response.body#/keyId"}, "revoke it"),
+    },
+    f"POST {API}/tenants": {
+        "describe": Link(f"GET {API}/tenants/{{tenant}}", {"path.tenant": "$response.body#/id"}, "the tenant"),
+    },
+    "POST /v1/events": {
+        "read": Link("GET /v1/events/{event_id}", {"path.event_id": "$response.body#/event_id"}, "the event"),
+    },
+}
+
+
+def links_for(op: Operation, operations: Iterable[Operation]) -> dict[str, Any]:
+    """The OpenAPI `links` of `op`'s success response (empty when it has none)."""
+    known = {other.label: other for other in operations}
+    rendered: dict[str, Any] = {}
+    for name, link in LINKS.get(op.label, {}).items():
+        target = known.get(link.target)
+        if target is None:
+            raise ValueError(f"link {name!r} of {op.label} names {link.target}, which is not an operation")
+        document: dict[str, Any] = {
+            "operationId": operation_id(target.method, target.path),
+            "description": link.description,
+        }
+        if link.parameters:
+            document["parameters"] = link.parameters
+        if link.body is not None:
+            document["requestBody"] = link.body
+        rendered[name] = document
+    return rendered
