@@ -27,10 +27,11 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry, start_http_server
 
-from processors.lake.service import KeptProcess, lake_sink
+from processors.kept_process import KeptProcess
+from processors.lake.service import lake_sink
 from processors.metrics import WorkerMetrics
 from processors.metrics_exporter import ProcessorExporter
-from processors.views.keeper import ViewHostKeeper
+from processors.views.keeper import view_host
 from processors.worker import FAILED_EXIT_CODE, worker_name
 from schemas.processor_api import METRICS_TOPIC, SPEC_TOPIC, ProcessorRecord
 
@@ -70,8 +71,8 @@ class Supervisor:
         self.bootstrap = bootstrap
         self.data_dir = data_dir
         self.exporter = exporter
-        self.views = ViewHostKeeper(bootstrap, data_dir / "views") if views else None
-        self.services = list(services)
+        self.views = view_host(bootstrap, data_dir / "views") if views else None
+        self.services = [*services, *([self.views] if self.views is not None else [])]
         self.records: dict[str, ProcessorRecord] = {}
         self.workers: dict[tuple[str, int], WorkerProcess] = {}
         self._producer: AIOKafkaProducer | None = None
@@ -94,8 +95,6 @@ class Supervisor:
             while not consumer.partitions_for_topic(SPEC_TOPIC):
                 if self._stopping.is_set():
                     return
-                if self.views is not None:
-                    await self.views.reconcile()
                 await self._keep_services()
                 log.info("waiting for the spec topic %s (created by the gateway on first use)", SPEC_TOPIC)
                 await consumer._client.force_metadata_update()
@@ -105,8 +104,6 @@ class Supervisor:
             metrics_tp = TopicPartition(METRICS_TOPIC, 0)
             tailing_metrics = False
             while not self._stopping.is_set():
-                if self.views is not None:
-                    await self.views.reconcile()
                 if self.exporter is not None and not tailing_metrics:
                     tailing_metrics = await self._tail_metrics(consumer, tp, metrics_tp)
                 batch = await consumer.getmany(timeout_ms=1000)
@@ -120,8 +117,6 @@ class Supervisor:
         finally:
             await consumer.stop()
             await self.stop_all()
-            if self.views is not None:
-                await self.views.stop()
             await asyncio.gather(*(service.stop() for service in self.services))
             await self._producer.stop()
 

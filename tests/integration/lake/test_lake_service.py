@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from processors.lake.service import KeptProcess, lake_sink
+from processors.kept_process import KeptProcess
+from processors.lake.service import lake_sink
 from processors.supervisor import Supervisor
 
 pytestmark = pytest.mark.kafka
