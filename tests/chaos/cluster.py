@@ -25,11 +25,16 @@ class ClusterView:
         return sorted(described["partitions"], key=lambda p: p["partition"])
 
     async def busiest_leader(self, topic: str) -> int:
-        """The broker leading the partition of `topic` that holds the most records."""
-        parts = await self.partitions(topic)
-        ends = await self._consumer.end_offsets([TopicPartition(topic, p["partition"]) for p in parts])
-        busiest = max(parts, key=lambda p: ends[TopicPartition(topic, p["partition"])])
-        return int(busiest["leader"])
+        """The broker leading the partition of `topic` that holds the most records (asked again while the
+        broker the clients picked is one just killed)."""
+        for _ in range(40):
+            with contextlib.suppress(KafkaError):
+                parts = await self.partitions(topic)
+                ends = await self._consumer.end_offsets([TopicPartition(topic, p["partition"]) for p in parts])
+                busiest = max(parts, key=lambda p: ends[TopicPartition(topic, p["partition"])])
+                return int(busiest["leader"])
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"{topic}: no broker answered for its leaders")
 
     async def wait_isr(self, topic: str, size: int, timeout_s: float) -> float:
         """Wait until every partition of `topic` has exactly `size` in-sync replicas; the seconds it took."""

@@ -45,11 +45,13 @@ async def produce(
     deadline_s: float = 120,
     progress: Callable[[Outcomes], None] = lambda _: None,
     stop: asyncio.Event | None = None,
+    gate: Callable[[int], Awaitable[None]] | None = None,
 ) -> Outcomes:
     """Send events 0..total-1 from `clients` concurrent clients. Each event is tried once, or (`until_2xx`)
     again after every non-2xx answer until it gets a 2xx or `deadline_s` runs out. After a failure a client
     waits 0.5-1 s, as a client that backs off would (so an outage does not burn through all events). Once
-    `stop` is set, clients take no new events."""
+    `stop` is set, clients take no new events. `gate(event_id)`, when given, is awaited before an event is first
+    sent (a test holds events back for a phase of its faults)."""
     outcomes = Outcomes()
     ids = iter(range(total))
     loop = asyncio.get_running_loop()
@@ -60,6 +62,8 @@ async def produce(
             if stop is not None and stop.is_set():
                 break
             attempt = 0
+            if gate is not None:
+                await gate(event_id)
             while True:
                 sent = loop.time()
                 response = await post(event_id, attempt)

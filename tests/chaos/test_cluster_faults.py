@@ -24,6 +24,10 @@ CLIENTS = 32
 FIRST_KILL_AFTER_ACKS = 2_000
 SECOND_KILL_AFTER_ACKS = 3_500
 ONE_UP_HOLD_S = 12
+# Events from these ids on wait for a phase, so every phase sees load however fast this machine produces:
+# the window with one broker of three up, and the brokers' return.
+DURING_ONE_UP_FROM_ID = 6_000
+AFTER_RESTART_FROM_ID = 8_000
 
 
 async def create_replicated_stream(gateway: httpx.AsyncClient) -> str:
@@ -50,12 +54,19 @@ async def test_losing_two_of_three_brokers_refuses_produce_and_loses_nothing_ack
     topic = await create_replicated_stream(gateway)
     figures = Figures("cluster_two_brokers_lost")
     first_kill, second_kill = asyncio.Event(), asyncio.Event()
+    one_up, brokers_back = asyncio.Event(), asyncio.Event()
 
     def progress(outcomes: Outcomes) -> None:
         if len(outcomes.acked) >= FIRST_KILL_AFTER_ACKS:
             first_kill.set()
         if len(outcomes.acked) >= SECOND_KILL_AFTER_ACKS:
             second_kill.set()
+
+    async def gate(event_id: int) -> None:
+        if event_id >= AFTER_RESTART_FROM_ID:
+            await brokers_back.wait()
+        elif event_id >= DURING_ONE_UP_FROM_ID:
+            await one_up.wait()
 
     async def post(event_id: int, attempt: int) -> httpx.Response:
         return await gateway.post(f"/api/v1/streams/{topic}/events", json=event_body(event_id))
@@ -79,17 +90,19 @@ async def test_losing_two_of_three_brokers_refuses_produce_and_loses_nothing_ack
             figures.extra["isr_shrank_to_1_s"] = round(await view.wait_isr(topic, 1, 30), 1)
             figures.note("ISRs shrank to 1: one broker of three up")
             window["start"] = loop.time()
+            one_up.set()
             await asyncio.sleep(ONE_UP_HOLD_S)
             window["end"] = loop.time()
             figures.note(f"restarting brokers {first} and {second}")
             await restart(kafka_cluster)
             figures.extra["restart_s"] = round(loop.time() - window["end"], 1)
             figures.note("brokers back")
+            brokers_back.set()
             figures.extra["isr_back_to_3_s"] = round(await view.wait_isr(topic, 3, 60), 1)
             figures.extra["killed"] = [first, second]
 
     outcomes, _ = await asyncio.gather(
-        produce(post, EVENTS, CLIENTS, figures, progress=progress, deadline_s=200), chaos()
+        produce(post, EVENTS, CLIENTS, figures, progress=progress, deadline_s=200, gate=gate), chaos()
     )
     figures.note(f"load done: {len(outcomes.acked)} acknowledged; reading the topic back")
     one_up = outcomes.statuses_sent_between(window["start"], window["end"])
