@@ -36,8 +36,10 @@ from pathlib import Path
 
 if __package__:  # imported as scripts.kafka (tests)
     from scripts.kafka_readiness import ready
+    from scripts.maven import maven_install
 else:  # run as `python scripts/kafka.py`: its folder is on sys.path
     from kafka_readiness import ready
+    from maven import maven_install
 
 KAFKA_VERSION = os.environ.get("KAFKAGATE_KAFKA_VERSION", "4.1.1")
 LOG4J_VERSION = "2.24.3"
@@ -92,36 +94,12 @@ def libs_dir() -> Path:
         if not any(libs.glob("kafka_2.13-*.jar")):
             fail(f"KAFKA_HOME={home} has no libs/kafka_2.13-*.jar")
         return libs
-    target = CACHE_DIR / f"kafka-{KAFKA_VERSION}"
-    libs = target / "libs"
-    if (target / ".complete").exists():
-        return libs
-    if shutil.which("mvn") is None:
-        fail("Maven (mvn) is required to install Kafka; or set KAFKA_HOME to an Apache Kafka install")
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "pom.xml").write_text(POM.format(kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
-    print(f"installing Apache Kafka {KAFKA_VERSION} from Maven Central into {libs}", file=sys.stderr)
-    # Maven writes to stdout even with -q (ANSI resets among them); stdout is reserved for what this script
-    # prints (the libs dir, the bootstrap address), so Maven's output goes to stderr.
-    result = subprocess.run(
-        [
-            "mvn",
-            "-B",
-            "-q",
-            "-Dstyle.color=never",
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={libs}",
-            "-DincludeScope=runtime",
-        ],
-        cwd=target,
-        stdout=sys.stderr,
-        stdin=subprocess.DEVNULL,
-        check=False,
+    return maven_install(
+        CACHE_DIR / f"kafka-{KAFKA_VERSION}",
+        POM.format(kafka=KAFKA_VERSION, log4j=LOG4J_VERSION),
+        f"Apache Kafka {KAFKA_VERSION}",
+        "Maven (mvn) is required to install Kafka; or set KAFKA_HOME to an Apache Kafka install",
     )
-    if result.returncode != 0:
-        fail(f"mvn failed with exit code {result.returncode}")
-    (target / ".complete").write_text(KAFKA_VERSION)
-    return libs
 
 
 def java() -> str:

@@ -11,7 +11,6 @@ standard library is needed.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ if __package__ in (None, ""):  # run as a file: make `scripts.kafka` importable 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.kafka import CACHE_DIR, KAFKA_VERSION, LOG4J_VERSION, fail, java
+from scripts.maven import maven_install
 
 PRODUCER_PERFORMANCE = "org.apache.kafka.tools.ProducerPerformance"
 
@@ -39,34 +39,12 @@ POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 
 def tools_dir() -> Path:
     """A folder of kafka-tools jars and their runtime dependencies, installed from Maven Central when needed."""
-    target = CACHE_DIR / f"kafka-tools-{KAFKA_VERSION}"
-    libs = target / "libs"
-    if (target / ".complete").exists():
-        return libs
-    if shutil.which("mvn") is None:
-        fail("Maven (mvn) is required to install Kafka's tools")
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "pom.xml").write_text(POM.format(kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
-    print(f"installing Apache Kafka tools {KAFKA_VERSION} from Maven Central into {libs}", file=sys.stderr)
-    result = subprocess.run(
-        [
-            "mvn",
-            "-B",
-            "-q",
-            "-Dstyle.color=never",
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={libs}",
-            "-DincludeScope=runtime",
-        ],
-        cwd=target,
-        stdout=sys.stderr,  # stdout carries only what this script prints (the libs dir)
-        stdin=subprocess.DEVNULL,
-        check=False,
+    return maven_install(
+        CACHE_DIR / f"kafka-tools-{KAFKA_VERSION}",
+        POM.format(kafka=KAFKA_VERSION, log4j=LOG4J_VERSION),
+        f"Apache Kafka tools {KAFKA_VERSION}",
+        "Maven (mvn) is required to install Kafka's tools",
     )
-    if result.returncode != 0:
-        fail(f"mvn failed with exit code {result.returncode}")
-    (target / ".complete").write_text(KAFKA_VERSION)
-    return libs
 
 
 def producer_performance_argv(arguments: list[str], heap: str = "-Xmx256m") -> list[str]:
