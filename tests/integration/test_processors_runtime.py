@@ -170,7 +170,7 @@ async def test_seed_example_end_to_end(rig: Rig) -> None:
             sent += 1
         await wait_for(await_records(rig.bootstrap, sink, sum(expected.values())), 120, f"window {window} results")
 
-    records = await read_all(rig.bootstrap, sink, sum(expected.values()), timeout_s=2)
+    records = await read_all(rig.bootstrap, sink, sum(expected.values()), timeout_s=60)
     assert len(records) == sum(expected.values()), "emit: changes sends one result per accepted event"
     latest: dict[tuple[str, int], int] = {}
     seen: defaultdict[tuple[str, int], list[int]] = defaultdict(list)
