@@ -52,6 +52,9 @@ class GatewayError(Exception):
     error: ClassVar[str] = "INTERNAL_ERROR"
     title: ClassVar[str] = "Internal error"
     retriable: ClassVar[bool] = False
+    # An idempotent request that fails so neither releases its key nor stores the answer: the claim lapses with
+    # its lease and a later retry takes the key over (the work may have been done in part).
+    leaves_claim: ClassVar[bool] = False
     headers: ClassVar[dict[str, str]] = {}  # response headers every error of this class carries
 
     def __init__(

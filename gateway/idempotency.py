@@ -14,6 +14,9 @@ The semantics follow Stripe and the IETF `Idempotency-Key` draft:
   released, so a corrected retry runs. Every other response is stored, 5xx included.
 - A produce that timed out (504, or batch entries with `"outcome": "unknown"`) keeps the key in use until Kafka
   tells the gateway what became of the records; then the real outcome is stored and replayed.
+- A gateway that stops (a crash) while it owns a key leaves a claim that lapses with its lease. The next claim
+  takes the key over and learns of the lapsed claims (`lapsed(request)`); routes that write records first look
+  for the records those claims wrote (`gateway.takeover`) and answer with them instead of writing them again.
 
 Ownership is decided in Kafka (`gateway.kafka.idempotency_log`), so it holds across restarts and any number of
 gateways. Routes opt in where they are registered (`idempotent(handler)`); a route whose outcome may arrive
@@ -39,7 +42,7 @@ from gateway import errors as ge
 from gateway.bodies import read_body
 from gateway.context import request_id
 from gateway.envelopes import error_response
-from gateway.idempotency_ledger import InUse, Replay, Reused, StoredResponse
+from gateway.idempotency_ledger import InUse, Lapsed, Replay, Reused, StoredResponse
 from gateway.kafka.idempotency_log import IdempotencyLog
 from gateway.principal import Principal, principal
 from gateway.settings import Settings
@@ -53,6 +56,7 @@ MAX_KEY_CHARS = 255
 STORED_HEADERS = ("content-type", "location")
 IN_USE_RETRY_AFTER_S = 1
 _SETTLE = "kafkagate.idempotency.settle"
+_LAPSED = "kafkagate.idempotency.lapsed"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Settle = Callable[[], Awaitable[Response]]
@@ -125,6 +129,13 @@ def settle_later(
         return render(result)
 
     state[_SETTLE] = final
+
+
+def lapsed(request: Request) -> tuple[Lapsed, ...]:
+    """The claims that held this request's key before it and lapsed without a result (empty for almost every
+    request): they may have done some of the work, and a route that writes records looks for theirs first."""
+    found: tuple[Lapsed, ...] = request.scope["state"].get(_LAPSED, ())
+    return found
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
@@ -211,7 +222,7 @@ class IdempotencyKeys:
             self.on_replay()
             return replay(stored.response)
         claim_id = secrets.token_hex(8)
-        verdict = await self.log.claim(scope, claim_id, digest, self.lease_ms)
+        verdict = await self.log.claim(scope, claim_id, digest, self.lease_ms, request_id(request))
         if isinstance(verdict, Replay):
             self.on_replay()
             return replay(verdict.response)
@@ -222,6 +233,8 @@ class IdempotencyKeys:
                 "a request with this Idempotency-Key is still in progress; retry later",
                 retry_after_s=IN_USE_RETRY_AFTER_S,
             )
+        if verdict.lapsed:
+            request.scope["state"][_LAPSED] = verdict.lapsed
         return await self._run(request, run, (scope, claim_id, digest))
 
     @staticmethod
@@ -236,6 +249,9 @@ class IdempotencyKeys:
             response = await run()
         except ge.GatewayError as exc:
             response = error_response(exc, request.url.path, request_id(request))
+            if exc.leaves_claim:
+                lease.end()
+                return response
         except BaseException:
             lease.end()
             # Unknown failure (a bug, or cancelled): give the key back so the client is not locked out.

@@ -10,7 +10,10 @@ Per key (a *scope*: principal and Idempotency-Key together) the rules are:
 - the first claim of a free key owns it until its lease ends; the owner extends the lease by claiming again
   (a renewal, same claim id) while it works;
 - a claim while the owner's lease runs loses (409, or 422 when its fingerprint differs); a claim after the
-  lease ran out without a result takes the key over (the owner is presumed dead);
+  lease ran out without a result takes the key over (the owner is presumed dead). The new owner learns which
+  requests held the key before it (`Won.lapsed`: their request ids and claim times), so it can look for what
+  they wrote before running the request again (`gateway.takeover`). A lapsed claim is remembered as long as a
+  result would be (the claim's `keep`), so a retry days later still learns of it;
 - the owner's release frees the key (the request failed before any side effect);
 - the first result stored for a key is final until it expires; later claims replay it (or get 422);
 - a claim after the result expired starts over.
@@ -35,8 +38,17 @@ class StoredResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class Lapsed:
+    """A claim that held a key until its lease ran out, with no result: its owner may have done some or all of
+    the work (records stamped with `request_id`) before it stopped."""
+
+    request_id: str
+    claimed_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Won:
-    pass
+    lapsed: tuple[Lapsed, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +79,10 @@ def claim_key(scope: str) -> bytes:
     return scope.encode() + CLAIM_SUFFIX
 
 
-def claim_value(claim_id: str, fingerprint: str, lease_ms: int) -> bytes:
-    return orjson.dumps({"t": "claim", "c": claim_id, "f": fingerprint, "l": lease_ms})
+def claim_value(claim_id: str, fingerprint: str, lease_ms: int, request_id: str = "", keep_ms: int = 0) -> bytes:
+    """A claim (or its renewal) of `claim_id`, made by request `request_id`; if it lapses, it is remembered for
+    `keep_ms` after it was made."""
+    return orjson.dumps({"t": "claim", "c": claim_id, "f": fingerprint, "l": lease_ms, "r": request_id, "k": keep_ms})
 
 
 def release_value(claim_id: str) -> bytes:
@@ -86,6 +100,10 @@ class _Owner:
     claim_id: str
     fingerprint: str
     lease_until_ms: int
+    request_id: str = ""
+    claimed_ms: int = 0
+    keep_until_ms: int = 0
+    lapsed: tuple[Lapsed, ...] = ()
 
 
 @dataclass(slots=True)
@@ -109,7 +127,7 @@ class _Entry:
     def until_ms(self) -> int:
         if self.result is not None:
             return self.result.expires_ms
-        return self.owner.lease_until_ms if self.owner is not None else 0
+        return max(self.owner.lease_until_ms, self.owner.keep_until_ms) if self.owner is not None else 0
 
 
 @dataclass(slots=True)
@@ -129,7 +147,15 @@ class Ledger:
             scope = key.removesuffix(CLAIM_SUFFIX).decode()
             kind = record["t"]
             if kind == "claim":
-                self._claim(scope, record["c"], record["f"], timestamp_ms, timestamp_ms + int(record["l"]))
+                claimed = _Owner(
+                    record["c"],
+                    record["f"],
+                    timestamp_ms + int(record["l"]),
+                    str(record.get("r", "")),
+                    timestamp_ms,
+                    timestamp_ms + int(record.get("k", 0)),
+                )
+                self._claim(scope, claimed)
             elif kind == "release":
                 self._release(scope, record["c"])
             elif kind == "result":
@@ -139,20 +165,25 @@ class Ledger:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return
 
-    def _claim(self, scope: str, claim_id: str, fingerprint: str, timestamp_ms: int, lease_until: int) -> None:
+    def _claim(self, scope: str, claimed: _Owner) -> None:
+        timestamp_ms = claimed.claimed_ms
         entry = self.entries.get(scope)
         if entry is None or entry.free_at(timestamp_ms):
             entry = self.entries[scope] = _Entry()
         if entry.result is not None:
             return
         owner = entry.owner
-        if owner is not None and owner.claim_id == claim_id:
-            owner.lease_until_ms = max(owner.lease_until_ms, lease_until)
-        elif owner is None or timestamp_ms >= owner.lease_until_ms:
-            entry.owner = _Owner(claim_id, fingerprint, lease_until)
+        if owner is not None and owner.claim_id == claimed.claim_id:
+            owner.lease_until_ms = max(owner.lease_until_ms, claimed.lease_until_ms)
+        elif owner is None:
+            entry.owner = claimed
+        elif timestamp_ms >= owner.lease_until_ms:  # a takeover: the owner stopped without a result
+            claimed.lapsed = (*owner.lapsed, Lapsed(owner.request_id, owner.claimed_ms))
+            claimed.keep_until_ms = max(claimed.keep_until_ms, owner.keep_until_ms)
+            entry.owner = claimed
         else:
             return
-        heapq.heappush(self._expiries, (lease_until, scope))
+        heapq.heappush(self._expiries, (entry.until_ms(), scope))
 
     def _release(self, scope: str, claim_id: str) -> None:
         entry = self.entries.get(scope)
@@ -179,7 +210,7 @@ class Ledger:
             # Released (or expired and swept) since the claim was applied: the claim lost a race it may retry.
             return InUse()
         if entry.owner.claim_id == claim_id:
-            return Won()
+            return Won(entry.owner.lapsed)
         return Reused() if entry.owner.fingerprint != fingerprint else InUse()
 
     def stored(self, scope: str, now_ms: int) -> StoredResult | None:

@@ -97,6 +97,13 @@ class GatewayMetrics:
         self.idempotent_replays = Counter(
             "kafkagate_idempotent_replays", "Responses replayed for a repeated Idempotency-Key", registry=r
         )
+        self.idempotency_takeovers = Counter(
+            "kafkagate_idempotency_takeovers",
+            "Requests that took over the Idempotency-Key of an owner that stopped, by whether that owner's records "
+            "were found (and answered with) or none were (and the request ran)",
+            ["records"],
+            registry=r,
+        )
         # Children by label values: `labels()` validates its arguments and takes a lock on every call, a dict lookup
         # does not. Every key is a bounded label value (never a raw topic beyond the cap), so these stay small.
         self._requests: dict[tuple[str, str, int], Counter] = {}

@@ -95,7 +95,7 @@ class Publisher:
         partitions, max_message_bytes, _ = await self._kafka.admin.produce_limits(topic)
         return StreamLimits(partitions, max_message_bytes)
 
-    async def _checks(self, topic: str) -> Callable[[Submission, int], ge.GatewayError | Letter | None]:
+    async def checks(self, topic: str) -> Callable[[Submission, int], ge.GatewayError | Letter | None]:
         """A check of submissions against what `topic` accepts (size, timestamp, schema): None to send it as it
         is, the refusal, or the dead letter to send instead."""
         _, max_message_bytes, accepted = await self._kafka.admin.produce_limits(topic)
@@ -117,7 +117,7 @@ class Publisher:
         """Publish one event and return Kafka's acknowledgement, or where its dead letter landed. Raises the
         refusal, or `AckTimeout`/`DeadLetterTimeout` (504) whose `outcome()` still learns what became of it."""
         self._kafka.require_ready()
-        verdict = (await self._checks(topic))(submission, now_ms)
+        verdict = (await self.checks(topic))(submission, now_ms)
         if isinstance(verdict, ge.GatewayError):
             raise verdict
         if verdict is not None:
@@ -146,7 +146,7 @@ class Publisher:
         outcome that is an `AckTimeout` or a `DeadLetterTimeout` can be settled later with `settle`."""
         self._kafka.require_ready()
         limits = await self.limits(topic)
-        check = await self._checks(topic)
+        check = await self.checks(topic)
         outcomes: list[Outcome | None] = [None] * len(submissions)
         sendable: list[int] = []
         dead: list[tuple[int, Letter]] = []

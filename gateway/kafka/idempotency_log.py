@@ -213,9 +213,12 @@ class IdempotencyLog:
         offset: int = meta.offset
         return offset
 
-    async def claim(self, scope: str, claim_id: str, fingerprint: str, lease_ms: int) -> Verdict:
-        """Claim `scope` and return the verdict once this gateway has read every record up to the claim."""
-        offset = await self._write(scope, claim_key(scope), claim_value(claim_id, fingerprint, lease_ms))
+    async def claim(self, scope: str, claim_id: str, fingerprint: str, lease_ms: int, request_id: str = "") -> Verdict:
+        """Claim `scope` for request `request_id` and return the verdict once this gateway has read every record up
+        to the claim. Should the claim lapse, later claims learn of it for as long as a result would be kept."""
+        keep_ms = self._settings.idempotency_ttl_s * 1000
+        value = claim_value(claim_id, fingerprint, lease_ms, request_id, keep_ms)
+        offset = await self._write(scope, claim_key(scope), value)
         try:
             await self._read_back(self.partition(scope), offset)
         except ge.GatewayError:

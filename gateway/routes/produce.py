@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import errors as ge
-from gateway import event_ids, idempotency, json_values, raw_events
+from gateway import event_ids, idempotency, json_values, raw_events, takeover
 from gateway.bodies import parse, read_body
 from gateway.context import context
 from gateway.dead_letters import DeadLetterTimeout
@@ -149,6 +149,9 @@ async def publish_event(request: Request) -> Response:
     else:
         parsed = cast(EventIn, event)
         submission = Submission(to_record(parsed, stamps(request), limits.partitions, now, "body"), parsed["value"])
+    found = await takeover.recovered(request, topic, [submission], now)
+    if found:  # an earlier attempt, whose gateway stopped before it answered, wrote the event
+        return created(name, found[0])
     try:
         outcome = await ctx.publisher.publish(topic, submission, now)
     except AckTimeout as exc:
@@ -227,9 +230,16 @@ async def publish_batch(request: Request) -> Response:
             Submission(to_record(event, stamped, limits.partitions, now, f"events.{i}"), event["value"])
             for i, event in enumerate(batch["events"])
         ]
-    outcomes = await ctx.publisher.publish_batch(
-        topic, submissions, now, compression=compression, timeout_ms=timeout_ms
+    found = await takeover.recovered(request, topic, submissions, now)
+    rest = [i for i in range(len(submissions)) if i not in found]
+    sent = (
+        await ctx.publisher.publish_batch(
+            topic, [submissions[i] for i in rest], now, compression=compression, timeout_ms=timeout_ms
+        )
+        if rest
+        else []
     )
+    outcomes = takeover.merged(found, rest, sent) if found else sent
     batch_id = f"batch_{secrets.token_hex(8)}"
 
     def render(final: list[Outcome]) -> Response:

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import errors as ge
-from gateway import idempotency
+from gateway import idempotency, takeover
 from gateway.authorization import guarded, require_stream
 from gateway.bodies import read_body
 from gateway.context import context
@@ -85,8 +85,10 @@ async def _publish(request: Request, topic: str, event: intake_events.IntakeEven
     headers = stamps(request, event.idempotency_key)
     record = OutgoingRecord(key=event.event_type.encode(), value=event.stored(), headers=headers, timestamp_ms=now)
     value = {"event_type": event.event_type, "occurred_at": event.occurred_at, "data": event.data}
+    submission = Submission(record, value)
+    found = await takeover.recovered(request, topic, [submission], now)
     try:
-        outcome = await ctx.publisher.publish(topic, Submission(record, value), now)
+        outcome = found[0] if found else await ctx.publisher.publish(topic, submission, now)
     except AckTimeout as exc:
         idempotency.settle_later(request, exc.outcome, accepted)
         raise

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import errors as ge
-from gateway import idempotency
+from gateway import idempotency, takeover
 from gateway.authorization import guarded
 from gateway.bodies import parse_model, read_raw_body
 from gateway.context import context
@@ -103,8 +103,10 @@ async def append(request: Request) -> Response:
     async def publish() -> Response:
         now = now_ms()
         record = OutgoingRecord(key=None, value=body, headers=stamps(request), timestamp_ms=now, partition=0)
+        submission, topic = Submission(record, None), log_topic(log.log_id)
+        found = await takeover.recovered(request, topic, [submission], now)
         try:
-            ack = await ctx.publisher.publish(log_topic(log.log_id), Submission(record, None), now)
+            ack = found[0] if found else await ctx.publisher.publish(topic, submission, now)
         except AckTimeout as exc:
             idempotency.settle_later(request, exc.outcome, appended)
             raise

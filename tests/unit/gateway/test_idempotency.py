@@ -15,6 +15,7 @@ from gateway.idempotency import (
 )
 from gateway.idempotency_ledger import (
     InUse,
+    Lapsed,
     Ledger,
     Replay,
     Reused,
@@ -108,8 +109,8 @@ def test_stored_responses_keep_status_content_type_location_and_body() -> None:
 # --- the ledger: records folded in offset order ---------------------------------------------------------
 
 
-def claim(ledger: Ledger, claim_id: str, at_ms: int, fp: str = "f1", scope: str = "s") -> None:
-    ledger.apply(claim_key(scope), claim_value(claim_id, fp, LEASE_MS), at_ms)
+def claim(ledger: Ledger, claim_id: str, at_ms: int, fp: str = "f1", scope: str = "s", *, keep_ms: int = 0) -> None:
+    ledger.apply(claim_key(scope), claim_value(claim_id, fp, LEASE_MS, f"req-{claim_id}", keep_ms), at_ms)
 
 
 def result(ledger: Ledger, claim_id: str, at_ms: int, fp: str = "f1", scope: str = "s") -> None:
@@ -165,9 +166,32 @@ def test_renewals_extend_the_lease_and_a_lapsed_lease_is_taken_over() -> None:
     claim(ledger, "b", 1500)
     assert ledger.verdict("s", "b", "f1") == InUse()
     claim(ledger, "c", 1900)
-    assert ledger.verdict("s", "c", "f1") == Won()
+    taken_over = Won((Lapsed("req-a", 0),))
+    assert ledger.verdict("s", "c", "f1") == taken_over
     claim(ledger, "a", 1950)  # the old owner's late renewal does not win the key back
-    assert ledger.verdict("s", "c", "f1") == Won()
+    assert ledger.verdict("s", "c", "f1") == taken_over
+
+
+def test_a_takeover_learns_every_lapsed_claim_before_it() -> None:
+    ledger = Ledger()
+    claim(ledger, "a", 0)
+    claim(ledger, "b", LEASE_MS)
+    claim(ledger, "c", 2 * LEASE_MS)
+    assert ledger.verdict("s", "c", "f1") == Won((Lapsed("req-a", 0), Lapsed("req-b", LEASE_MS)))
+    ledger.apply(claim_key("s"), release_value("c"), 2 * LEASE_MS + 1)
+    claim(ledger, "d", 2 * LEASE_MS + 2)  # a release means nothing was done: the history starts over
+    assert ledger.verdict("s", "d", "f1") == Won()
+
+
+def test_a_lapsed_claim_is_remembered_for_its_keep_not_just_its_lease() -> None:
+    ledger = Ledger()
+    claim(ledger, "a", 0, keep_ms=TTL_MS)
+    claim(ledger, "z", 0, scope="t")  # no keep: forgotten once its lease ran out
+    ledger.sweep(5 * LEASE_MS)
+    claim(ledger, "b", 5 * LEASE_MS + 1)
+    claim(ledger, "y", 5 * LEASE_MS + 1, scope="t")
+    assert ledger.verdict("s", "b", "f1") == Won((Lapsed("req-a", 0),))
+    assert ledger.verdict("t", "y", "f1") == Won()
 
 
 def test_a_result_stays_final_until_it_expires_then_the_key_starts_over() -> None:
