@@ -20,6 +20,7 @@ from gateway.kafka.idempotency_log import TOPIC
 from gateway.partitioner import partition_for_key
 from tests.integration.conftest import GatewayFactory, read_all
 from tests.integration.consuming import close_sessions, committed_in_kafka, drain, new_group, produce_json
+from tests.integration.dead_owner import DeadOwner, plant_dead_owner
 from tests.integration.test_metrics import scrape
 
 pytestmark = pytest.mark.kafka
@@ -360,29 +361,6 @@ async def test_a_claim_whose_owner_died_is_taken_over_after_its_lease(
     assert len(await read_all(kafka_bootstrap, stream, 2)) == 2  # the first event, and this one
 
 
-async def plant_dead_owner(
-    bootstrap: str, url: str, key: str, content: bytes, *, stream: str, written: list[bytes]
-) -> list[int]:
-    """A gateway that claimed `key` for `content`, wrote `written` (record values) and died before it answered:
-    its claim, its records stamped with its request id, and nothing after them. Returns their offsets."""
-    scope, request_id = scope_of(ROOT, key), f"dead-{uuid.uuid4().hex[:8]}"
-    claim = claim_value("dead-gateway", fingerprint(ROOT, "POST", url, "", content), 1500, request_id, 3_600_000)
-    stamps = [("x-request-id", request_id.encode()), ("idempotency-key", key.encode())]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            TOPIC, claim, key=claim_key(scope), partition=partition_for_key(scope.encode(), 12)
-        )
-        offsets = []
-        for value in written:
-            meta = await producer.send_and_wait(stream, value, headers=stamps, partition=0)
-            offsets.append(meta.offset)
-        return offsets
-    finally:
-        await producer.stop()
-
-
 async def test_a_takeover_answers_with_the_event_a_dead_owner_wrote_and_writes_nothing(
     gateway: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
 ) -> None:
@@ -391,7 +369,7 @@ async def test_a_takeover_answers_with_the_event_a_dead_owner_wrote_and_writes_n
     content = orjson.dumps({"value": "retried"})
     first = await gateway.post(url, json={"value": "first"}, headers=keyed(new_key()))  # the log's topic exists
     assert first.status_code == 201, first.text
-    (planted,) = await plant_dead_owner(kafka_bootstrap, url, key, content, stream=stream, written=[b'"retried"'])
+    (planted,) = await plant_dead_owner(kafka_bootstrap, DeadOwner(ROOT, url, key, content), stream, [b'"retried"'])
 
     taken_over = await until_settled(gateway, url, orjson.loads(content), key)
     assert taken_over.status_code == 201, taken_over.text
@@ -412,9 +390,8 @@ async def test_a_takeover_of_a_batch_writes_only_the_events_a_dead_owner_did_not
     content = orjson.dumps(body)
     first = await gateway.post(f"/api/v1/streams/{stream}/events", json={"value": "x"}, headers=keyed(new_key()))
     assert first.status_code == 201, first.text
-    planted_a, planted_b = await plant_dead_owner(
-        kafka_bootstrap, url, key, content, stream=stream, written=[b'"a"', b'"b"']
-    )
+    owner = DeadOwner(ROOT, url, key, content)
+    planted_a, planted_b = await plant_dead_owner(kafka_bootstrap, owner, stream, [b'"a"', b'"b"'])
 
     taken_over = await until_settled(gateway, url, body, key)
     assert taken_over.status_code == 200, taken_over.text

@@ -3,6 +3,7 @@ base URL and the token changed) and, for what landed, with a plain aiokafka cons
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -12,8 +13,10 @@ import httpx
 import orjson
 import pytest
 
-from gateway.seeds import intake_ids
+from gateway.principal import Principal
+from gateway.seeds import intake, intake_events, intake_ids
 from tests.integration.conftest import ROOT_TOKEN, GatewayFactory, read_all
+from tests.integration.dead_owner import DeadOwner, plant_dead_owner
 from tests.integration.principals import as_token, new_key, new_tenant
 
 pytestmark = pytest.mark.kafka
@@ -316,3 +319,27 @@ async def test_an_event_the_intake_streams_schema_dead_letters_is_refused_and_ke
     letters = await read_all(kafka_bootstrap, f"_t.{made['slug']}.events.dlq", 1)
     assert [orjson.loads(r.value)["data"] for r in letters] == [{"plan": "platinum"}]
     assert len(await read_all(kafka_bootstrap, f"_t.{made['slug']}.events", 2, timeout_s=3)) == 1
+
+
+async def test_a_retry_after_its_gateway_died_answers_the_event_that_gateway_wrote(
+    make_gateway: GatewayFactory, kafka_bootstrap: str
+) -> None:
+    root = await make_gateway()
+    made = await new_tenant(root)
+    key = await new_key(root, tenant=made["id"], scopes=["produce", "consume"])
+    client = as_token(root, key["token"])
+    assert (await client.post("/v1/events", json=event())).status_code == 202  # the stream and the log exist
+    body = event()
+    parsed = intake_events.parse(orjson.dumps(body))
+    who = Principal(key["keyId"], frozenset(), made["id"])
+    owner = DeadOwner(who, "/v1/events", body["idempotency_key"], parsed.canonical(), intake.REALM)
+    topic = f"_t.{made['slug']}.events"
+    (planted,) = await plant_dead_owner(kafka_bootstrap, owner, topic, [parsed.stored()])
+
+    deadline = time.monotonic() + 20
+    while (response := await client.post("/v1/events", json=body)).status_code == 409:
+        assert time.monotonic() < deadline, "the dead owner's claim never lapsed"
+        await asyncio.sleep(0.05)
+    assert response.status_code == 202, response.text
+    assert response.json()["event_id"] == intake_ids.encode(0, planted)
+    assert len(await read_all(kafka_bootstrap, topic, 3, timeout_s=3)) == 2  # the first event, the planted one
