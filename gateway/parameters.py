@@ -11,6 +11,7 @@ from starlette.datastructures import QueryParams
 from gateway import queryparams
 from gateway.settings import Settings
 from schemas.events import TIMESTAMP
+from schemas.logs import NAME_SCHEMA
 from schemas.stream_names import GROUP_NAME, STREAM_NAME
 
 
@@ -59,6 +60,8 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "stream": STREAM_NAME,
     "group": GROUP_NAME,
     "partition": {"type": "integer", "minimum": 0},
+    "name": NAME_SCHEMA,  # an event log's (`POST /logs/{name}`)
+    "view": NAME_SCHEMA,
 }
 
 
