@@ -55,6 +55,9 @@ def read_parameters(settings: Settings) -> ReadParameters:
     )
 
 
+# `after` of a processor's state: partition:offset pairs, comma separated (`gateway.routes.processor_state`).
+POSITIONS_PATTERN = r"^(\s*[0-9]+:[0-9]+\s*(,\s*[0-9]+:[0-9]+\s*)*)?$"
+
 # Path parameters by name; a name missing here is declared as a plain string.
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "stream": STREAM_NAME,
@@ -81,5 +84,6 @@ def query_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
         "stream": STREAM_NAME,
         "string": {"type": "string"},
         "sequence": {"type": "integer", "minimum": 0},
+        "positions": {"type": "string", "pattern": POSITIONS_PATTERN},
         "timestamp": TIMESTAMP,
     }
