@@ -44,7 +44,7 @@ _CREATED_LOG = {"path.log_id": "$response.body#/log_id"}
 _SAME_LOG = {"path.log_id": "$request.path.log_id"}
 _SAME_VIEW = {**_SAME_LOG, "path.view": "$request.path.view"}
 
-# A schema the linked publish below satisfies, and that event.
+# The schema the putSchema link sets, and an event it accepts (what the publish links send).
 _SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
 _EVENT = {"key": "k1", "value": {"id": 1}}
 # Counts events per record key in one-hour tumbling windows: a processor with state to read (`/state?key=`).
@@ -137,6 +137,12 @@ LINKS: dict[str, dict[str, Link]] = {
     f"DELETE {_GROUP}/sessions": {
         "describeGroup": Link(
             f"GET {_GROUP}", _SAME_GROUP, "the group, now without this gateway's members (inactive once none is left)"
+        ),
+        "reset": Link(
+            f"POST {_GROUP}/reset",
+            _SAME_GROUP,
+            "reset the group to the earliest offsets of the first stream its closed members read",
+            body={"stream": "$response.body#/streams/0", "to": "earliest"},
         ),
         "deleteGroup": Link(f"DELETE {_GROUP}", _SAME_GROUP, "delete the group once it is inactive"),
     },

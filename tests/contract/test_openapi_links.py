@@ -74,6 +74,7 @@ def stream_walk(suffix: str) -> list[Start | Follow]:
         Follow("commit", "poll", "commit"),
         Follow("committed", "commit", "describeGroup"),
         Follow("closedAfterCommit", "commit", "closeSessions"),
+        Follow("resetAfterClose", "closedAfterCommit", "reset"),
         Follow("closed", "poll", "closeSessions"),
         Follow("inactive", "closedAfterCommit", "describeGroup"),
         Follow("reset", "inactive", "reset"),
