@@ -96,7 +96,11 @@ LINKS: dict[str, dict[str, Link]] = {
                 "config": {"startFrom": "earliest"},
             },
         ),
-        "delete": Link(f"DELETE {_STREAM}", _CREATED, "delete the created stream"),
+    },
+    # Deletions hang off a read of the resource, not its creation: a fuzzer's stateful phase may follow any link
+    # of any earlier answer, and a delete right after each creation would leave the longer walks nothing to use.
+    f"GET {_STREAM}": {
+        "delete": Link(f"DELETE {_STREAM}", _SAME_STREAM, "delete the described stream"),
     },
     f"PUT {_STREAM}/schema": {
         "getSchema": Link(f"GET {_STREAM}/schema", _SAME_STREAM, "the schema just set"),
@@ -171,12 +175,12 @@ LINKS: dict[str, dict[str, Link]] = {
             {**_PROCESSOR_ID, "query.key": "k1"},
             "the created processor's state for key `k1` (its aggregate's windows; none before an event with it)",
         ),
-        "delete": Link(f"DELETE {_PROCESSOR}", _PROCESSOR_ID, "delete the created processor"),
     },
     f"GET {_PROCESSOR}": {
         "replace": Link(
             f"PUT {_PROCESSOR}", _PROCESSOR_ID, "a new version with the spec read", body="$response.body#/spec"
         ),
+        "delete": Link(f"DELETE {_PROCESSOR}", _PROCESSOR_ID, "delete the described processor"),
     },
     f"PUT {_PROCESSOR}": {
         "describe": Link(f"GET {_PROCESSOR}", _PROCESSOR_ID, "the new version"),
@@ -196,7 +200,9 @@ LINKS: dict[str, dict[str, Link]] = {
             "deploy a view counting the created log's events",
             body=_COUNTER_VIEW,
         ),
-        "delete": Link(f"DELETE {_LOG}", _CREATED_LOG, "delete the created log"),
+    },
+    f"POST {_LOG}/append": {
+        "delete": Link(f"DELETE {_LOG}", _SAME_LOG, "delete the log appended to"),
     },
     f"POST {_VIEW}": {
         "stats": Link(f"GET {_VIEW}/stats", _SAME_VIEW, "the deployed view's leader and progress"),

@@ -88,8 +88,8 @@ def stream_walk(suffix: str) -> list[Start | Follow]:
         Follow("resumed", "processor", "resume"),
         Follow("metrics", "processor", "metrics"),
         Follow("state", "processor", "state"),
-        Follow("processorDeleted", "processor", "delete"),
-        Follow("deleted", "stream", "delete"),
+        Follow("processorDeleted", "processorRead", "delete"),
+        Follow("deleted", "described", "delete"),
     ]
 
 
@@ -100,7 +100,8 @@ def group_walk(suffix: str) -> list[Start | Follow]:
         Follow("poll", "stream", "poll"),
         Follow("closed", "poll", "closeSessions"),
         Follow("groupDeleted", "closed", "deleteGroup"),
-        Follow("deleted", "stream", "delete"),
+        Follow("described", "stream", "describe"),
+        Follow("deleted", "described", "delete"),
     ]
 
 
@@ -113,7 +114,7 @@ def log_walk(suffix: str) -> list[Start | Follow]:
         Follow("answer", "view", "query", content=b"", headers=OCTET),
         Follow("appendedAgain", "view", "append", content=b"second", headers=OCTET),
         Follow("viewDeleted", "view", "deleteView"),
-        Follow("deleted", "log", "delete"),
+        Follow("deleted", "appended", "delete"),
     ]
 
 
