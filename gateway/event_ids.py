@@ -26,7 +26,7 @@ def decode(event_id: str) -> EventPosition | None:
     if not event_id.startswith(PREFIX):
         return None
     partition, sep, offset = event_id[len(PREFIX) :].partition("_")
-    if not sep or not partition.isdigit() or not offset.isdigit():
+    if not sep or not (partition + offset).isascii() or not partition.isdigit() or not offset.isdigit():
         return None
     if len(partition) > 10 or len(offset) > 19:
         return None

@@ -25,6 +25,7 @@ from gateway.tenancy import Namespace
 from schemas.logs import (
     LEADER_TIMEOUT_MS,
     LOG_TOPIC_CONFIGS,
+    NAME_PATTERN,
     LogRecord,
     Registered,
     ViewDefinition,
@@ -35,13 +36,13 @@ from schemas.logs import (
     view_key,
 )
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_NAME = re.compile(NAME_PATTERN)
 LOG_NOT_FOUND = "log not found"
 VIEW_NOT_FOUND = "view not found"
 
 
 def validate_name(kind: str, name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ge.BadRequest(f"{kind} names are 1-200 characters of [A-Za-z0-9._-], starting with a letter or digit")
     return name
 
@@ -132,7 +133,13 @@ class EventLogs:
         return self.states.get(view.deployment)
 
     async def state_after(self, view: ViewRecord, sequence: int, timeout_s: float) -> ViewState | None:
-        """The state once it reflects event `sequence`; 504 when it does not within `timeout_s`."""
+        """The state once it reflects event `sequence`; 504 when it does not within `timeout_s`. A sequence past
+        the log's last event is a 400 at once: every append was answered with a sequence Kafka already held, so
+        waiting for a later one would only ever end in that 504."""
+        if sequence > 0:
+            last = (await self.kafka.admin.offset_range(log_topic(view.log_id), [0]))[0][1]
+            if sequence > last:
+                raise ge.BadRequest(f"after {sequence} is beyond the log's last event (sequence {last})")
 
         def reached() -> bool:
             state = self.states.get(view.deployment)

@@ -228,9 +228,10 @@ OPERATIONS: tuple[Operation, ...] = (
             ("key", "the group key (a numeric key may be written as its JSON number)", True, "string"),
             (
                 "after",
-                "source positions partition:offset, comma separated, as produce responses give them",
+                "source positions partition:offset, comma separated, as produce responses give them (400 for "
+                "a position the source does not hold)",
                 False,
-                "string",
+                "positions",
             ),
         ),
         errors=(400, 404, 503, 504),

@@ -1,9 +1,14 @@
 """OpenAPI links: which success response supplies what another operation needs, so a client (or a fuzzer's
-stateful phase) can walk the API: create a stream, publish to it, poll it as a group, commit, inspect and reset
-the group, run a processor over it, and read back what each step returned.
+stateful phase) can walk the API: create a stream, publish to it, poll it as a group, commit, close the group's
+members, then reset or delete it; run an aggregating processor over the stream and read its state; create an
+event log, append to it, deploy a view and query it; and read back what each step returned.
 
 `LINKS` maps a source operation to its links, each naming its target by method and path; `links_for` renders
-them with the targets' operationIds and refuses a link to an operation `OPERATIONS` does not have.
+them with the targets' operationIds and refuses a link to an operation `OPERATIONS` does not have. A link that
+sets the request body sets all of it (`x-schemathesis: {merge_body: false}`): its values only make sense
+together (a commit's offsets name the polled stream, a processor's `source` the created one), and fields a
+fuzzer added around them would make the request another one. `tests/contract/test_openapi_links.py` follows
+every link against a gateway on a real broker, so a link that no longer leads where it says fails the tests.
 """
 
 from __future__ import annotations
@@ -33,14 +38,34 @@ _SAME_STREAM = {"path.stream": "$request.path.stream"}
 _POLLED_GROUP = {"path.group": "$request.query.consumerGroup"}
 _SAME_GROUP = {"path.group": "$request.path.group"}
 _PROCESSOR_ID = {"path.processor_id": "$response.body#/processorId"}
+_LOG = "/logs/{log_id}"
+_VIEW = f"{_LOG}/views/{{view}}"
+_CREATED_LOG = {"path.log_id": "$response.body#/log_id"}
+_SAME_LOG = {"path.log_id": "$request.path.log_id"}
+_SAME_VIEW = {**_SAME_LOG, "path.view": "$request.path.view"}
+
+# The schema the putSchema link sets, and an event it accepts (what the publish links send).
+_SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
+_EVENT = {"key": "k1", "value": {"id": 1}}
+# Counts events per record key in one-hour tumbling windows: a processor with state to read (`/state?key=`).
+_COUNT_BY_KEY = [
+    {"type": "window", "windowType": "tumbling", "duration": 3_600_000},
+    {"type": "aggregate", "aggregation": "count", "groupBy": "key"},
+]
+# A view counting the log's events; its query answers the count whatever the input.
+_COUNTER_VIEW = {"initial": 0, "apply": "state + 1", "query": "state"}
 
 LINKS: dict[str, dict[str, Link]] = {
     f"POST {API}/streams": {
         "describe": Link(f"GET {_STREAM}", _CREATED, "the created stream"),
         "alter": Link(f"PATCH {_STREAM}", _CREATED, "alter the created stream"),
-        "delete": Link(f"DELETE {_STREAM}", _CREATED, "delete the created stream"),
-        "putSchema": Link(f"PUT {_STREAM}/schema", _CREATED, "set the created stream's schema"),
-        "publish": Link(f"POST {_STREAM}/events", _CREATED, "publish to the created stream"),
+        "putSchema": Link(
+            f"PUT {_STREAM}/schema",
+            _CREATED,
+            "set the created stream's schema: objects with an integer `id`, others refused",
+            body={"schema": _SCHEMA, "onInvalid": "reject"},
+        ),
+        "publish": Link(f"POST {_STREAM}/events", _CREATED, "publish to the created stream", body=_EVENT),
         "publishBatch": Link(f"POST {_STREAM}/events/batch", _CREATED, "publish a batch to the created stream"),
         "poll": Link(
             f"GET {_STREAM}/events",
@@ -61,20 +86,26 @@ LINKS: dict[str, dict[str, Link]] = {
         "process": Link(
             f"POST {API}/processors",
             {},
-            "a processor reading the created stream, named by the request id of the stream's creation (unique)",
+            "a processor counting the created stream's events by key, named by the request id of the stream's "
+            "creation (unique)",
             body={
                 "name": "$response.header.X-Request-ID",
                 "source": _CREATED_NAME,
-                "operations": [{"type": "filter", "predicate": "true"}],
+                "operations": _COUNT_BY_KEY,
                 "sink": "{$response.header.X-Request-ID}.out",
                 "config": {"startFrom": "earliest"},
             },
         ),
     },
+    # Deletions hang off a read of the resource, not its creation: a fuzzer's stateful phase may follow any link
+    # of any earlier answer, and a delete right after each creation would leave the longer walks nothing to use.
+    f"GET {_STREAM}": {
+        "delete": Link(f"DELETE {_STREAM}", _SAME_STREAM, "delete the described stream"),
+    },
     f"PUT {_STREAM}/schema": {
         "getSchema": Link(f"GET {_STREAM}/schema", _SAME_STREAM, "the schema just set"),
+        "publish": Link(f"POST {_STREAM}/events", _SAME_STREAM, "publish an event the schema checks", body=_EVENT),
         "deleteSchema": Link(f"DELETE {_STREAM}/schema", _SAME_STREAM, "remove the schema just set"),
-        "publish": Link(f"POST {_STREAM}/events", _SAME_STREAM, "publish an event the schema checks"),
     },
     f"POST {_STREAM}/events": {
         "read": Link(
@@ -108,7 +139,15 @@ LINKS: dict[str, dict[str, Link]] = {
         "closeSessions": Link(f"DELETE {_GROUP}/sessions", _SAME_GROUP, "close this gateway's members"),
     },
     f"DELETE {_GROUP}/sessions": {
-        "describeGroup": Link(f"GET {_GROUP}", _SAME_GROUP, "the group, now without this gateway's members"),
+        "describeGroup": Link(
+            f"GET {_GROUP}", _SAME_GROUP, "the group, now without this gateway's members (inactive once none is left)"
+        ),
+        "reset": Link(
+            f"POST {_GROUP}/reset",
+            _SAME_GROUP,
+            "reset the group to the earliest offsets of the first stream its closed members read",
+            body={"stream": "$response.body#/streams/0", "to": "earliest"},
+        ),
         "deleteGroup": Link(f"DELETE {_GROUP}", _SAME_GROUP, "delete the group once it is inactive"),
     },
     f"GET {_GROUP}": {
@@ -131,7 +170,20 @@ LINKS: dict[str, dict[str, Link]] = {
         "pause": Link(f"POST {_PROCESSOR}/pause", _PROCESSOR_ID, "pause the created processor"),
         "resume": Link(f"POST {_PROCESSOR}/resume", _PROCESSOR_ID, "resume the created processor"),
         "metrics": Link(f"GET {_PROCESSOR}/metrics", _PROCESSOR_ID, "the created processor's metrics"),
-        "delete": Link(f"DELETE {_PROCESSOR}", _PROCESSOR_ID, "delete the created processor"),
+        "state": Link(
+            f"GET {_PROCESSOR}/state",
+            {**_PROCESSOR_ID, "query.key": "k1"},
+            "the created processor's state for key `k1` (its aggregate's windows; none before an event with it)",
+        ),
+    },
+    f"GET {_PROCESSOR}": {
+        "replace": Link(
+            f"PUT {_PROCESSOR}", _PROCESSOR_ID, "a new version with the spec read", body="$response.body#/spec"
+        ),
+        "delete": Link(f"DELETE {_PROCESSOR}", _PROCESSOR_ID, "delete the described processor"),
+    },
+    f"PUT {_PROCESSOR}": {
+        "describe": Link(f"GET {_PROCESSOR}", _PROCESSOR_ID, "the new version"),
     },
     f"POST {API}/keys": {
         "describe": Link(f"GET {API}/keys/{{key_id}}", {"path.key_id": "$response.body#/keyId"}, "the created key"),
@@ -139,6 +191,24 @@ LINKS: dict[str, dict[str, Link]] = {
     },
     f"POST {API}/tenants": {
         "describe": Link(f"GET {API}/tenants/{{tenant}}", {"path.tenant": "$response.body#/id"}, "the tenant"),
+    },
+    "POST /logs/{name}": {
+        "append": Link(f"POST {_LOG}/append", _CREATED_LOG, "append an event to the created log"),
+        "deployView": Link(
+            f"POST {_VIEW}",
+            {**_CREATED_LOG, "path.view": "count"},
+            "deploy a view counting the created log's events",
+            body=_COUNTER_VIEW,
+        ),
+    },
+    f"POST {_LOG}/append": {
+        "delete": Link(f"DELETE {_LOG}", _SAME_LOG, "delete the log appended to"),
+    },
+    f"POST {_VIEW}": {
+        "stats": Link(f"GET {_VIEW}/stats", _SAME_VIEW, "the deployed view's leader and progress"),
+        "query": Link(f"POST {_VIEW}/query", _SAME_VIEW, "query the deployed view"),
+        "append": Link(f"POST {_LOG}/append", _SAME_LOG, "append an event the view folds"),
+        "deleteView": Link(f"DELETE {_VIEW}", _SAME_VIEW, "remove the deployed view"),
     },
     "POST /v1/events": {
         "read": Link("GET /v1/events/{event_id}", {"path.event_id": "$response.body#/event_id"}, "the event"),
@@ -162,5 +232,6 @@ def links_for(op: Operation, operations: Iterable[Operation]) -> dict[str, Any]:
             document["parameters"] = link.parameters
         if link.body is not None:
             document["requestBody"] = link.body
+            document["x-schemathesis"] = {"merge_body": False}
         rendered[name] = document
     return rendered

@@ -11,6 +11,7 @@ from starlette.datastructures import QueryParams
 from gateway import queryparams
 from gateway.settings import Settings
 from schemas.events import TIMESTAMP
+from schemas.logs import NAME_SCHEMA
 from schemas.stream_names import GROUP_NAME, STREAM_NAME
 
 
@@ -54,11 +55,16 @@ def read_parameters(settings: Settings) -> ReadParameters:
     )
 
 
+# `after` of a processor's state: partition:offset pairs, comma separated (`gateway.routes.processor_state`).
+POSITIONS_PATTERN = r"^(\s*[0-9]+:[0-9]+\s*(,\s*[0-9]+:[0-9]+\s*)*)?$"
+
 # Path parameters by name; a name missing here is declared as a plain string.
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "stream": STREAM_NAME,
     "group": GROUP_NAME,
     "partition": {"type": "integer", "minimum": 0},
+    "name": NAME_SCHEMA,  # an event log's (`POST /logs/{name}`)
+    "view": NAME_SCHEMA,
 }
 
 
@@ -78,5 +84,6 @@ def query_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
         "stream": STREAM_NAME,
         "string": {"type": "string"},
         "sequence": {"type": "integer", "minimum": 0},
+        "positions": {"type": "string", "pattern": POSITIONS_PATTERN},
         "timestamp": TIMESTAMP,
     }

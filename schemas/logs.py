@@ -19,6 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 LOGS_TOPIC = "_kafkagate_logs"
 VIEW_STATE_TOPIC = "_kafkagate_view_state"
 LOG_TOPIC_PREFIX = "_kafkagate_log."
+#: Log and view names (`gateway.event_logs.validate_name`: 400 otherwise); an ECMA-262 pattern too.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+NAME_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": NAME_PATTERN,
+    "description": "1-200 characters of [A-Za-z0-9._-], starting with a letter or digit",
+}
 #: A log keeps every event: views are folds over all of it.
 LOG_TOPIC_CONFIGS = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 #: A ready leader republishes its view at least this often, so a gateway can tell a live leader from a dead one.

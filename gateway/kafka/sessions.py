@@ -327,12 +327,13 @@ class SessionManager:
             del self._sessions[(session.group, session.stream)]
         await session.close()
 
-    async def close_group(self, group: str) -> int:
+    async def close_group(self, group: str) -> list[str]:
+        """Close this gateway's members of `group`; the Kafka topics they read, one per member."""
         sessions = self.of_group(group)
         for session in sessions:
             async with session.lock:
                 await self.close(session)
-        return len(sessions)
+        return [session.stream for session in sessions]
 
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="kafkagate-session-reaper")

@@ -148,5 +148,7 @@ async def delete_group(request: Request) -> Response:
 async def close_sessions(request: Request) -> Response:
     ctx = context(request)
     name = request.path_params["group"]
-    closed = await ctx.kafka.sessions.close_group(namespace(request).group(name))
-    return JSONResponse({"status": "closed", "groupId": name, "closedSessions": closed})
+    ns = namespace(request)
+    topics = await ctx.kafka.sessions.close_group(ns.group(name))
+    streams = sorted({stream for topic in topics if (stream := ns.stream(topic)) is not None})
+    return JSONResponse({"status": "closed", "groupId": name, "closedSessions": len(topics), "streams": streams})

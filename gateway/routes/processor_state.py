@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import errors as ge
-from gateway.context import context
+from gateway.context import GatewayContext, context
 from gateway.kafka.table import ReplicatedTable
 from gateway.partitioner import partition_for_key
 from gateway.responses import JSONResponse
@@ -43,10 +43,30 @@ def parse_positions(raw: str | None) -> dict[int, int]:
     positions: dict[int, int] = {}
     for part in raw.split(","):
         partition, sep, offset = part.strip().partition(":")
-        if not sep or not partition.isdigit() or not offset.isdigit():
+        if not sep or not _digits(partition) or not _digits(offset):
             raise ge.InvalidOffset(f"after takes partition:offset pairs separated by commas (0:15,2:7), got {part!r}")
         positions[int(partition)] = max(positions.get(int(partition), -1), int(offset))
     return positions
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes superscripts, which `int` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+async def _require_held(ctx: GatewayContext, source: str, partitions: int, positions: dict[int, int]) -> None:
+    """400 for a position the source does not hold: a produce answered it, so waiting for a later one would only
+    ever end in the 504."""
+    outside = sorted(p for p in positions if p >= partitions)
+    if outside:
+        raise ge.InvalidOffset(f"after names partition {outside[0]}; the source has {partitions}")
+    ranges = await ctx.kafka.admin.offset_range(source, sorted(positions))
+    for partition, offset in sorted(positions.items()):
+        end = ranges[partition][1]
+        if offset >= end:
+            raise ge.InvalidOffset(
+                f"after {partition}:{offset} is past the source's last event there (offset {end - 1})"
+            )
 
 
 def key_candidates(raw: str) -> list[Any]:
@@ -115,6 +135,7 @@ async def processor_state(request: Request) -> Response:
         )
 
     if positions:
+        await _require_held(ctx, plan.topics.source, partitions, positions)
         wait_s = ctx.settings.read_after_write_wait_ms / 1000
         if not await table.wait_until(reached, wait_s):
             handled = {p: s.handled for p, s in sources().items()}

@@ -177,7 +177,7 @@ def _after(request: Request) -> int | None:
     raw = request.query_params.get("after")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ge.BadRequest(f"after must be a sequence number (0, 1, 2, ...), got {raw!r}")
     return int(raw)
 

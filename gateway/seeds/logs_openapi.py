@@ -57,8 +57,8 @@ SCHEMAS: dict[str, Any] = {
 }
 
 STATUS_TEXT = {
-    400: "invalid_request: a bad log or view name, malformed JSON, `after` that is not a sequence number, or a query "
-    "that fails on this input",
+    400: "invalid_request: a bad log or view name, malformed JSON, `after` that is not a sequence number or is past "
+    "the log's last event, or a query that fails on this input",
     401: "unauthorized: exchange an API key at POST /auth/token and send the token as a bearer token",
     403: "forbidden: the key lacks the scope",
     404: "not_found: no such log or view in this tenant",

@@ -232,6 +232,7 @@ class SessionsClosed(Model):
     status: str
     group_id: str
     closed_sessions: int
+    streams: list[str] = Field(default_factory=list, description="the streams the closed members read")
 
 
 # --- processors ---

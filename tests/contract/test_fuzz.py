@@ -1,6 +1,7 @@
 """schemathesis over every operation of `/openapi.json`, as the root, against the app served in this process on
 the real broker: its examples, fuzzing and stateful phases (the OpenAPI links walk from a created stream to its
-events, group, commits and processor), with a fixed seed and bounded examples, stopped after MAX_TIME_S.
+events, group, commits and processor, and from a created log to its appends and views; `test_openapi_links.py`
+follows each link once), with a fixed seed and bounded examples, stopped after MAX_TIME_S.
 
 Checks: no 5xx; status codes, content types, headers and bodies as documented; every non-2xx its API's error
 envelope with the request id (`tests/contract/fuzz_checks.py`); resources found after creation and gone after
@@ -41,6 +42,13 @@ MAX_TIME_S = 80
 # See the module docstring; and `ensure_resource_availability`, which follows links schemathesis infers from a
 # Location header to sub-resources: a stream just created has no schema, and GET .../schema is rightly 404.
 CHECKS_LEFT_OUT = "positive_data_acceptance,negative_data_rejection,ensure_resource_availability"
+# The repository's schemathesis.toml sizes `make fuzz`'s phases, and a phase's own max-examples wins over
+# --max-examples: this run takes the same check module with its own bounds instead.
+CONFIG = f"""hooks = "tests.contract.fuzz_checks"
+
+[phases.fuzzing.generation]
+max-examples = {MAX_EXAMPLES}
+"""
 
 
 ROOT = {"authorization": f"Bearer {ROOT_TOKEN}"}
@@ -107,8 +115,12 @@ def served_app(kafka_bootstrap: str) -> Iterator[str]:
 
 @pytest.mark.timeout(MAX_TIME_S + 90)
 def test_schemathesis_finds_no_server_error_and_no_contract_violation(served_app: str, tmp_path: Path) -> None:
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
     argv = [
         str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(config),
         "run",
         f"{served_app}/openapi.json",
         "--header",

@@ -11,7 +11,19 @@ def test_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "evt_", "evt_1", "evt_a_1", "evt_1_-2", "abc_1_2", "evt_1_2_3", "evt_1_" + "9" * 20]
+    "bad",
+    [
+        "",
+        "evt_",
+        "evt_1",
+        "evt_a_1",
+        "evt_1_-2",
+        "abc_1_2",
+        "evt_1_2_3",
+        "evt_1_" + "9" * 20,
+        "evt_\u00b2_1",
+        "evt_0_\u0663",
+    ],
 )
 def test_rejects_foreign_ids(bad: str) -> None:
     assert decode(bad) is None
