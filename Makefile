@@ -115,6 +115,7 @@ bench: install $(VENV)/.bench-installed
 	$(PY) scripts/kafka_tools.py install >/dev/null
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.lake_sink
+	$(PY) -m bench.processor
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist
