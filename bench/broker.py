@@ -52,3 +52,13 @@ def throwaway_broker(data_dir: Path, timeout_s: float = 90.0) -> Iterator[Broker
         yield Broker(bootstrap, _pid(data_dir))
     finally:
         subprocess.run(launcher.down_argv(data_dir), capture_output=True, check=False)  # noqa: S603
+
+
+@contextmanager
+def given_or_throwaway(bootstrap: str | None, directory: Path) -> Iterator[str]:
+    """`bootstrap` when given (a broker that is already running), else a throwaway broker's, kept in `directory`."""
+    if bootstrap is not None:
+        yield bootstrap
+        return
+    with throwaway_broker(directory / "broker") as broker:
+        yield broker.bootstrap

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +20,7 @@ import orjson
 import uuid6
 from aiokafka import AIOKafkaProducer
 
-from bench.broker import throwaway_broker
+from bench.broker import given_or_throwaway
 from gateway.app import create_app
 from gateway.kafka.clients import KafkaClients
 from gateway.settings import Settings
@@ -41,15 +39,6 @@ _DEFINITION = {
     },
     "required": ["order_id"],
 }
-
-
-@contextlib.contextmanager
-def _broker(bootstrap: str | None, directory: Path) -> Iterator[str]:
-    if bootstrap is not None:
-        yield bootstrap
-        return
-    with throwaway_broker(directory / "broker") as broker:
-        yield broker.bootstrap
 
 
 async def _setup(bootstrap: str, lake: LakeSettings) -> tuple[str, str, str]:
@@ -130,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="kafkagate-lake-bench-") as tmp,
-        _broker(args.bootstrap, Path(tmp)) as bootstrap,
+        given_or_throwaway(args.bootstrap, Path(tmp)) as bootstrap,
     ):
         asyncio.run(_measure(bootstrap, args.rows, Path(tmp)))
 

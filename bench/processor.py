@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.broker import throwaway_broker
+from bench.broker import given_or_throwaway
 from bench.cpu import process_cpu_s
 from gateway.app import create_app
 from gateway.kafka.clients import KafkaClients
@@ -59,15 +59,6 @@ class Run:
     side: str
     events_per_s: float
     cpu_us_per_event: float | None
-
-
-@contextlib.contextmanager
-def _broker(bootstrap: str | None, directory: Path) -> Iterator[str]:
-    if bootstrap is not None:
-        yield bootstrap
-        return
-    with throwaway_broker(directory / "broker") as broker:
-        yield broker.bootstrap
 
 
 async def _create(bootstrap: str, topic: str) -> None:
@@ -258,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="kafkagate-processor-bench-") as tmp,
-        _broker(args.bootstrap, Path(tmp)) as bootstrap,
+        given_or_throwaway(args.bootstrap, Path(tmp)) as bootstrap,
     ):
         os.environ["KAFKAGATE_DATA_DIR"] = str(Path(tmp) / "processors")
         _report(asyncio.run(_measure(bootstrap, args.events, args.repeats, Path(tmp))))
