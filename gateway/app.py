@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -77,7 +78,13 @@ def allowed_methods(request: Request) -> list[str]:
     matched = next((route for route in routes if route.matches(request.scope)[0] is not Match.NONE), None)
     if matched is None:
         return []
-    return sorted({method for route in routes if route.path == matched.path for method in route.methods or ()})
+    # Templates that differ only in parameter names (`/logs/{name}`, `/logs/{log_id}`) are one path.
+    template = _shape(matched.path)
+    return sorted({method for route in routes if _shape(route.path) == template for method in route.methods or ()})
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -37,6 +37,7 @@ class Operation:
     description: str | None = None  # the operation's longer description (CommonMark)
     event_stream: str | None = None  # what the success body is as `text/event-stream`, when it can be one
     body_media_type: str = "application/json"  # the request body's
+    body_optional: bool = False  # the body may be left out (an empty body means the same)
 
     @property
     def label(self) -> str:
@@ -158,5 +159,8 @@ def render_operation(
     document["security"] = [] if op.public else [{"bearer": []}]
     if op.body is not None:
         schema = {"$ref": f"#/components/schemas/{op.body}"}
-        document["requestBody"] = {"required": True, "content": {op.body_media_type: {"schema": schema}}}
+        document["requestBody"] = {
+            "required": not op.body_optional,
+            "content": {op.body_media_type: {"schema": schema}},
+        }
     return document

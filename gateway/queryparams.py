@@ -14,12 +14,13 @@ def _invalid(name: str, message: str) -> ValidationFailed:
 
 def integer(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _invalid(name, f"must be an integer in {low}..{high}") from None
+    # ASCII digits only, as the document's `integer` says: `int` would also take "", " 5", "5_000" and non-ASCII digits.
+    digits = raw.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise _invalid(name, f"must be an integer in {low}..{high}")
+    value = int(raw)
     if not low <= value <= high:
         raise _invalid(name, f"must be an integer in {low}..{high}")
     return value

@@ -65,7 +65,8 @@ _TOMBSTONE_KEYED: JsonDict = {
 class EventIn(TypedDict, total=False):
     """One event to publish. `value` is any JSON (null is a tombstone and needs a key)."""
 
-    __pydantic_config__ = ConfigDict(extra="forbid", json_schema_extra=_TOMBSTONE_KEYED)  # type: ignore[misc]
+    # strict: a JSON true or "3" is not a partition, as the document says (lax mode would make them 1 and 3)
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True, json_schema_extra=_TOMBSTONE_KEYED)  # type: ignore[misc]
 
     key: str | None
     value: Required[Any]
@@ -76,14 +77,14 @@ class EventIn(TypedDict, total=False):
 
 
 class BatchOptions(TypedDict, total=False):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
 
     compression: Compression
     timeout: Annotated[int, Field(ge=1, le=600_000, description="ms to wait for acknowledgements")]
 
 
 class BatchIn(TypedDict, total=False):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
 
     events: Required[Annotated[list[EventIn], Field(min_length=1)]]
     options: BatchOptions

@@ -20,7 +20,8 @@ StreamPattern = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._*?\[\]!-
 
 
 class RateLimitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `false` is not a rate (lax mode reads it as 0, no limit); integers still are
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     requestsPerSecond: float | None = Field(default=None, ge=0, description="0 means no limit")
     bytesPerSecond: float | None = Field(default=None, ge=0, description="0 means no limit")

@@ -116,6 +116,7 @@ OPERATIONS: tuple[tuple[str, str, str, tuple[int, ...], dict[str, Any]], ...] = 
         {
             "body": "ViewQueryInput",
             "body_media_type": "application/octet-stream",
+            "body_optional": True,  # the document's own example sends an empty body
             "returns": "ViewAnswer",
             "query": (("after", "a sequence number the answer must reflect", False, "sequence"),),
         },

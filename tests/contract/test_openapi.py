@@ -228,6 +228,7 @@ async def test_metrics_is_documented_text_and_its_refusal_a_documented_problem()
         ("/api/v1/streams/orders/events/evt_0_0", "GET, HEAD", "application/problem+json"),
         ("/v1/streams/ingest", "POST", "application/json"),
         ("/v1/events", "POST", "application/json"),
+        ("/logs/some-log", "DELETE, POST", "application/json"),  # create by name, delete by id: one path
     ],
 )
 async def test_a_method_the_path_does_not_serve_is_405_with_every_allowed_method(

@@ -35,3 +35,10 @@ def test_defaults_are_the_settings_defaults() -> None:
     spec = build_openapi("test")
     poll = {p["name"]: p for p in spec["paths"]["/api/v1/streams/{stream}/events"]["get"]["parameters"]}
     assert poll["limit"]["schema"]["maximum"] == Settings.model_fields["consume_max_limit"].default
+
+
+@pytest.mark.parametrize("raw", ["", " 5", "5 ", "+5", "5_0", "\u0665", "0x10", "5.0"])
+def test_an_integer_parameter_takes_ascii_digits_only(raw: str) -> None:
+    """Found by schemathesis: `limit=` was read as the default; `int` would also take the others."""
+    with pytest.raises(ValidationFailed):
+        read_parameters(Settings(auth="off")).limit.read(QueryParams({"limit": raw}))

@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.events import BATCH, EVENT, timestamp_ms
+from schemas.keys import RateLimitIn
 
 
 @pytest.mark.parametrize(
@@ -50,3 +51,17 @@ def test_unknown_fields_and_missing_value_are_refused() -> None:
     with pytest.raises(ValidationError) as info:
         EVENT.validate_json(b'{"vaule": 1}')
     assert {e["loc"] for e in info.value.errors()} == {("value",), ("vaule",)}
+
+
+@pytest.mark.parametrize("partition", ["false", "true", '"3"', "1.0"])
+def test_a_partition_is_an_integer_not_a_boolean_or_a_string(partition: str) -> None:
+    """Found by schemathesis: pydantic's lax mode read `false` as partition 0."""
+    with pytest.raises(ValidationError):
+        EVENT.validate_json(f'{{"value": 1, "partition": {partition}}}')
+    assert EVENT.validate_json(b'{"value": 1, "partition": 3}') == {"value": 1, "partition": 3}
+
+
+def test_a_rate_limit_is_a_number_not_a_boolean() -> None:
+    with pytest.raises(ValidationError):
+        RateLimitIn.model_validate_json(b'{"bytesPerSecond": false}')
+    assert RateLimitIn.model_validate_json(b'{"bytesPerSecond": 5}').bytesPerSecond == 5.0
