@@ -192,7 +192,7 @@ LINKS: dict[str, dict[str, Link]] = {
     f"POST {API}/tenants": {
         "describe": Link(f"GET {API}/tenants/{{tenant}}", {"path.tenant": "$response.body#/id"}, "the tenant"),
     },
-    "POST /logs/{name}": {
+    "POST /logs/{log}": {
         "append": Link(f"POST {_LOG}/append", _CREATED_LOG, "append an event to the created log"),
         "deployView": Link(
             f"POST {_VIEW}",
@@ -202,7 +202,7 @@ LINKS: dict[str, dict[str, Link]] = {
         ),
     },
     f"POST {_LOG}/append": {
-        "delete": Link(f"DELETE {_LOG}", _SAME_LOG, "delete the log appended to"),
+        "delete": Link("DELETE /logs/{log}", {"path.log": "$request.path.log_id"}, "delete the log appended to"),
     },
     f"POST {_VIEW}": {
         "stats": Link(f"GET {_VIEW}/stats", _SAME_VIEW, "the deployed view's leader and progress"),

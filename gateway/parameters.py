@@ -63,7 +63,7 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "stream": STREAM_NAME,
     "group": GROUP_NAME,
     "partition": {"type": "integer", "minimum": 0},
-    "name": NAME_SCHEMA,  # an event log's (`POST /logs/{name}`)
+    "log": NAME_SCHEMA,  # an event log's name to create, or its id (a UUID fits the pattern too)
     "view": NAME_SCHEMA,
 }
 

@@ -47,6 +47,15 @@ def stream_document(info: StreamInfo, name: str) -> dict[str, Any]:
     }
 
 
+def _writable(min_insync: int | None, replication_factor: int) -> None:
+    """A stream that needs more in-sync replicas than it has replicas refuses every write: refuse it first."""
+    if min_insync is not None and min_insync > replication_factor:
+        message = f"must be at most the replication factor ({replication_factor}), or no write could succeed"
+        raise ge.ValidationFailed(
+            f"config.minInsyncReplicas {message}", [{"field": "config.minInsyncReplicas", "message": message}]
+        )
+
+
 def _within_partition_limit(partitions: int | None, limit: int) -> None:
     if partitions is not None and partitions > limit:
         message = f"must be at most {limit} (KAFKAGATE_STREAM_MAX_PARTITIONS)"
@@ -57,6 +66,7 @@ async def create_stream(request: Request) -> Response:
     ctx = context(request)
     spec = parse_model(StreamCreate, await read_body(request, ctx.settings.max_body_bytes))
     _within_partition_limit(spec.partitions, ctx.settings.stream_max_partitions)
+    _writable(spec.config.minInsyncReplicas, spec.replicationFactor)
     topic = namespace(request).topic(spec.name, write=True)
     ctx.kafka.require_ready()
     await ctx.kafka.admin.create(topic, spec.partitions, spec.replicationFactor, spec.config.to_kafka())
@@ -101,6 +111,8 @@ async def patch_stream(request: Request) -> Response:
     patch = parse_model(StreamPatch, await read_body(request, ctx.settings.max_body_bytes))
     _within_partition_limit(patch.partitions, ctx.settings.stream_max_partitions)
     ctx.kafka.require_ready()
+    if patch.config.minInsyncReplicas is not None:
+        _writable(patch.config.minInsyncReplicas, (await ctx.kafka.admin.describe(topic)).replication_factor)
     await ctx.kafka.admin.alter(topic, patch.config.to_kafka(), patch.partitions)
     return JSONResponse(stream_document(await ctx.kafka.admin.describe(topic), name))
 

@@ -78,12 +78,18 @@ STATUS_TEXT = {
 OPERATIONS: tuple[tuple[str, str, str, tuple[int, ...], dict[str, Any]], ...] = (
     (
         "post",
-        "/logs/{name}",
-        "create a log (names are unique per tenant)",
+        "/logs/{log}",
+        "create a log named `log` (names are unique per tenant)",
         (400, 409),
         {"returns": "LogCreated"},
     ),
-    ("delete", "/logs/{log_id}", "delete a log, its views and its events", (404,), {"returns": "LogSuccess"}),
+    (
+        "delete",
+        "/logs/{log}",
+        "delete the log whose id is `log`, its views and its events",
+        (404,),
+        {"returns": "LogSuccess"},
+    ),
     (
         "post",
         "/logs/{log_id}/append",

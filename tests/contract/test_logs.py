@@ -18,13 +18,13 @@ LOG_ID = "0b7e1c9a-3f5d-4c2a-9e8b-1d2c3b4a5f60"
 
 
 def concrete(path: str) -> str:
-    return path.replace("{name}", "my-events").replace("{log_id}", LOG_ID).replace("{view}", "counter")
+    return path.replace("{log}", LOG_ID).replace("{log_id}", LOG_ID).replace("{view}", "counter")
 
 
 def test_every_log_route_is_a_seed_operation() -> None:
     assert {(op.method, op.path) for op in LOGS} == {
-        ("post", "/logs/{name}"),
-        ("delete", "/logs/{log_id}"),
+        ("post", "/logs/{log}"),
+        ("delete", "/logs/{log}"),
         ("post", "/logs/{log_id}/append"),
         ("post", "/logs/{log_id}/views/{view}"),
         ("delete", "/logs/{log_id}/views/{view}"),

@@ -107,7 +107,7 @@ def group_walk(suffix: str) -> list[Start | Follow]:
 
 def log_walk(suffix: str) -> list[Start | Follow]:
     return [
-        Start("log", "POST", "/logs/{name}", None, {"name": f"links-{suffix}"}),
+        Start("log", "POST", "/logs/{log}", None, {"log": f"links-{suffix}"}),
         Follow("appended", "log", "append", content=b"first", headers=OCTET),
         Follow("view", "log", "deployView"),
         Follow("stats", "view", "stats"),

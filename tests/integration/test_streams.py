@@ -102,3 +102,21 @@ async def test_list_paginates(gateway: httpx.AsyncClient, new_stream: Callable[.
         after = page["nextAfter"]
     assert seen == sorted(seen)
     assert len(seen) == len(set(seen)) >= 3
+
+
+async def test_a_stream_needing_more_in_sync_replicas_than_it_has_is_refused(
+    gateway: httpx.AsyncClient, new_stream: Callable[..., Awaitable[str]]
+) -> None:
+    """Found by schemathesis: `minInsyncReplicas` 5528 on one replica made a stream whose every write was a 503."""
+    name = f"isr-{uuid.uuid4().hex[:8]}"
+    body = {"name": name, "replicationFactor": 1, "config": {"minInsyncReplicas": 2}}
+    refused = await gateway.post("/api/v1/streams", json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "config.minInsyncReplicas"
+    assert (await gateway.get(f"/api/v1/streams/{name}")).status_code == 404  # nothing was created
+
+    stream = await new_stream(partitions=1)
+    patched = await gateway.patch(f"/api/v1/streams/{stream}", json={"config": {"minInsyncReplicas": 2}})
+    assert patched.status_code == 422, patched.text
+    fine = await gateway.patch(f"/api/v1/streams/{stream}", json={"config": {"minInsyncReplicas": 1}})
+    assert fine.status_code == 200, fine.text
