@@ -3,6 +3,9 @@ answers `GET /api/v1/processors/{id}/state` from its copy, and `after` makes it 
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import time
 import uuid
 from collections import Counter
@@ -111,3 +114,45 @@ async def test_state_requests_are_checked(gateway: httpx.AsyncClient) -> None:
     bad = await gateway.get("/api/v1/processors/nope/state?key=a&after=zero")
     assert bad.status_code == 400
     assert (await gateway.get("/api/v1/processors/nope/state")).status_code == 400
+
+
+@pytest.mark.timeout(300)
+async def test_the_state_survives_a_kill_9_of_its_worker(
+    gateway: httpx.AsyncClient, supervisor: Supervisor, create: Create
+) -> None:
+    """The worker is killed without warning while it aggregates; the supervisor restarts it, which restores the
+    table from its changelog and reads on from the committed offsets. Reads `after` each later produce show every
+    event counted once."""
+    suffix = uuid.uuid4().hex[:8]
+    source = f"kills-{suffix}"
+    for stream in (source, f"kill-counts-{suffix}"):
+        created = await gateway.post("/api/v1/streams", json={"name": stream, "partitions": 1})
+        assert created.status_code == 201, created.text
+    processor_id = await create(spec(f"kill-counts-{suffix}", source, f"kill-counts-{suffix}", "userId"))
+    state = f"/api/v1/processors/{processor_id}/state"
+
+    position = await produce(gateway, source, "u1")
+    await wait_for(lambda: _counted(gateway, state, "u1", position), 120, "the worker to start and publish")
+    for _ in range(4):
+        position = await produce(gateway, source, "u1")
+    answer = await gateway.get(f"{state}?key=u1&after={position}")
+    assert count_of(answer.json()) == 5, answer.json()
+
+    worker = supervisor.workers[(processor_id, 0)]
+    assert worker.process is not None
+    killed = worker.process.pid
+    os.kill(killed, signal.SIGKILL)
+
+    for _ in range(3):
+        position = await produce(gateway, source, "u1")
+
+    async def restarted_and_counted() -> bool:
+        answer = await gateway.get(f"{state}?key=u1&after={position}")
+        return answer.status_code == 200 and count_of(answer.json()) >= 8
+
+    await wait_for(restarted_and_counted, 120, "the restarted worker to count the events after the kill")
+    restarted = supervisor.workers[(processor_id, 0)].process
+    assert restarted is not None
+    assert restarted.pid != killed
+    await asyncio.sleep(3)  # a replay counted twice would show by now
+    assert count_of((await gateway.get(f"{state}?key=u1")).json()) == 8
