@@ -56,13 +56,18 @@ class KeptProcess:
             log.info("started %s (pid %d)", self.name, self.process.pid)
 
     async def stop(self) -> None:
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), _STOP_GRACE_S)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        log.info("stopped %s", self.name)
+        if await stop_process(self.process):
+            log.info("stopped %s", self.name)
+
+
+async def stop_process(process: asyncio.subprocess.Process | None, grace_s: float = _STOP_GRACE_S) -> bool:
+    """SIGTERM `process`, then SIGKILL it if it has not exited within `grace_s`; whether it was running."""
+    if process is None or process.returncode is not None:
+        return False
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), grace_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+    return True

@@ -27,7 +27,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry, start_http_server
 
-from processors.kept_process import KeptProcess
+from processors.kept_process import KeptProcess, stop_process
 from processors.lake.service import lake_sink
 from processors.metrics import WorkerMetrics
 from processors.metrics_exporter import ProcessorExporter
@@ -242,16 +242,8 @@ class Supervisor:
             await self._producer.send_and_wait(METRICS_TOPIC, snapshot.to_json(), key=worker.processor_id.encode())
 
     async def _stop(self, worker: WorkerProcess) -> None:
-        process = worker.process
-        if process is None or process.returncode is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), _STOP_GRACE_S)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        log.info("stopped %s v%d worker %d", worker.processor_id, worker.version, worker.index)
+        if await stop_process(worker.process, _STOP_GRACE_S):
+            log.info("stopped %s v%d worker %d", worker.processor_id, worker.version, worker.index)
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self._stop(worker) for worker in self.workers.values()))

@@ -10,14 +10,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from gateway.authentication import ROOT
-from gateway.idempotency import fingerprint, scope_of
-from gateway.idempotency_ledger import claim_key, claim_value
-from gateway.kafka.idempotency_log import TOPIC
-from gateway.partitioner import partition_for_key
 from tests.integration.conftest import GatewayFactory, read_all
 from tests.integration.consuming import close_sessions, committed_in_kafka, drain, new_group, produce_json
 from tests.integration.dead_owner import DeadOwner, plant_dead_owner
@@ -342,16 +337,7 @@ async def test_a_claim_whose_owner_died_is_taken_over_after_its_lease(
     created = await gateway.post(url, content=content, headers={**json, **keyed(new_key())})  # the log's topic exists
     assert created.status_code == 201, created.text
     # A gateway that claimed the key and died before running the request: its claim, and nothing after it.
-    scope = scope_of(ROOT, key)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    try:
-        claim = claim_value("dead-gateway", fingerprint(ROOT, "POST", url, "", content), 1500)
-        await producer.send_and_wait(
-            TOPIC, claim, key=claim_key(scope), partition=partition_for_key(scope.encode(), 12)
-        )
-    finally:
-        await producer.stop()
+    await plant_dead_owner(kafka_bootstrap, DeadOwner(ROOT, url, key, content), stream, [])
 
     busy = await gateway.post(url, content=content, headers={**json, **keyed(key)})
     assert busy.status_code == 409, busy.text
