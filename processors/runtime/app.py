@@ -39,9 +39,6 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL_S = 10.0
 
 
-PRODUCER_LINGER_S = 0.005
-
-
 class ProcessorRuntime:
     def __init__(self, record: dict[str, Any], plan: Plan, bootstrap: str, index: int, partitions: int):
         self.record = record
@@ -67,9 +64,6 @@ class ProcessorRuntime:
             broker_session_timeout=10.0,
             broker_heartbeat_interval=3.0,
             producer_acks=-1,
-            # Results, repartitioned events and changelog updates leave one by one; Faust's default linger of 0
-            # sends each in its own produce request (an acks=all round trip). A few milliseconds batch them.
-            producer_linger=PRODUCER_LINGER_S,
             # Defaults for the table's changelog; every topic of ours states `raw` explicitly.
             key_serializer=CODEC,
             value_serializer=CODEC,
