@@ -9,6 +9,10 @@ The semantics follow Stripe and the IETF `Idempotency-Key` draft:
   `KAFKAGATE_IDEMPOTENCY_TTL_S` (24 h) after it completed. A repeat of the same request (same method, path,
   query and body bytes) gets the stored response byte for byte, with `Idempotent-Replayed: true`, and runs
   nothing again. The same key with a different request is 422 `IDEMPOTENCY_KEY_REUSED`.
+- A response that did something is stored after it went out, so the claim is the key's only write on the
+  request's path. Until the stored response is acknowledged, a repeat at the gateway that answered replays it
+  from memory, and a repeat elsewhere is 409; should the gateway stop before it is stored, the claim lapses like
+  any other (below) and the takeover finds the records the request wrote.
 - While the first request runs, a repeat is 409 `IDEMPOTENCY_KEY_IN_USE` with `Retry-After`.
 - Responses that mean nothing happened are not stored (4xx, and 503: Kafka was not reachable): the key is
   released, so a corrected retry runs. Every other response is stored, 5xx included.
@@ -42,7 +46,7 @@ from gateway import errors as ge
 from gateway.bodies import read_body
 from gateway.context import request_id
 from gateway.envelopes import error_response
-from gateway.idempotency_ledger import InUse, Lapsed, Replay, Reused, StoredResponse
+from gateway.idempotency_ledger import InUse, Lapsed, Replay, Reused, StoredResponse, StoredResult
 from gateway.kafka.idempotency_log import IdempotencyLog
 from gateway.principal import Principal, principal
 from gateway.settings import Settings
@@ -191,6 +195,8 @@ class IdempotencyKeys:
         self._settings = settings
         self.on_replay = on_replay
         self.lease_ms = 2 * max(settings.produce_timeout_ms, settings.admin_request_timeout_ms)
+        # Responses sent but not yet acknowledged by the log, by scope (see the module: stored after the response).
+        self._storing: dict[str, StoredResult] = {}
 
     async def handle(self, request: Request, handler: Endpoint) -> Response:
         raw = request.headers.get(HEADER)
@@ -215,7 +221,7 @@ class IdempotencyKeys:
         return await self._once(request, run, scope_of(who, key, realm), digest)
 
     async def _once(self, request: Request, run: Run, scope: str, digest: str) -> Response:
-        stored = self.log.stored(scope)
+        stored = self.log.stored(scope) or self._storing.get(scope)
         if stored is not None:
             if stored.fingerprint != digest:
                 raise self._reused()
@@ -262,8 +268,26 @@ class IdempotencyKeys:
             self.log.spawn(self._settle(claim, settle, lease))
             return response
         lease.end()
-        await self._finish(claim, response)
+        if releases_key(response.status_code):
+            await self._finish(claim, response)  # before answering: a corrected retry must find the key free
+        else:
+            self._store_after(claim, response)
         return response
+
+    def _store_after(self, claim: tuple[str, str, str], response: Response) -> None:
+        scope, _, digest = claim
+        pending = self._storing[scope] = StoredResult(digest, 0, stored_response(response))
+
+        async def store() -> None:
+            try:
+                await self.log.complete(*claim, pending.response)
+            except ge.GatewayError as exc:
+                log.warning("could not store the response of an idempotent request: %s", exc.detail)
+            finally:
+                if self._storing.get(scope) is pending:
+                    del self._storing[scope]
+
+        self.log.spawn(store())
 
     async def _settle(self, claim: tuple[str, str, str], settle: Settle, lease: _Lease) -> None:
         try:

@@ -63,6 +63,8 @@ _MAX_RECORD_BYTES = 8 * 1024 * 1024
 # Keys are forgotten this long after their lease or result ran out (by record time), so a record still in
 # flight from a gateway whose clock lags the broker's is folded against the same state everywhere.
 _SWEEP_MARGIN_MS = 10 * 60 * 1000
+# `close` waits this long for records still owed (stored responses, releases) before it cancels their writes.
+_DRAIN_S = 5.0
 
 
 def topic_configs(ttl_s: int) -> dict[str, str]:
@@ -81,7 +83,8 @@ class IdempotencyLog:
 
     Starts lazily: the first `claim` creates the topic when missing, starts a producer of its own (no linger:
     every claim is on a request's critical path) and the tail. `spawn` runs work that still owes the log a record
-    after the response went out (a result learned late); `close` cancels it.
+    after the response went out (a stored response, a result learned late); `close` waits a little for it, then
+    cancels it.
     """
 
     def __init__(self, settings: Settings, admin: StreamAdmin):
@@ -135,6 +138,9 @@ class IdempotencyLog:
         self._partitions, _ = await self._admin.limits(TOPIC)
 
     async def close(self) -> None:
+        # Background work owes the log records (responses already sent, late outcomes): give it a moment to land.
+        if self._background:
+            await asyncio.wait(self._background, timeout=_DRAIN_S)
         tasks = list(self._background)
         self._background = set()
         if self._tail is not None:

@@ -198,6 +198,37 @@ async def test_a_repeat_while_the_first_runs_is_409_with_retry_after(
     assert len(await read_all(kafka_bootstrap, stream, 1)) == 1
 
 
+async def test_the_response_is_stored_after_it_went_out_and_replayed_meanwhile(
+    make_gateway: GatewayFactory, new_stream: NewStream, kafka_bootstrap: str
+) -> None:
+    answering, other = await make_gateway(), await make_gateway()
+    stream = await new_stream(partitions=1)
+    url, key, body = f"/api/v1/streams/{stream}/events", new_key(), {"value": {"n": 1}}
+    await other.post(url, json=body, headers=keyed(new_key()))  # its idempotency log is started and tailing
+    log = answering._transport.app.state.idempotency.log  # type: ignore[attr-defined]
+    storing, written = asyncio.Event(), asyncio.Event()
+    complete = log.complete
+
+    async def held(*args: Any) -> None:
+        storing.set()
+        await written.wait()
+        await complete(*args)
+
+    log.complete = held
+    original = await answering.post(url, json=body, headers=keyed(key))
+    assert original.status_code == 201, original.text
+    await asyncio.wait_for(storing.wait(), 10)  # answered while the stored response is still unwritten
+
+    assert_replay_of(original, await answering.post(url, json=body, headers=keyed(key)))
+    elsewhere = await other.post(url, json=body, headers=keyed(key))
+    assert elsewhere.status_code == 409, elsewhere.text
+    assert (await answering.post(url, json={"value": 2}, headers=keyed(key))).status_code == 422
+
+    written.set()
+    assert_replay_of(original, await until_settled(other, url, body, key))
+    assert len(await read_all(kafka_bootstrap, stream, 2)) == 2
+
+
 async def test_keys_belong_to_their_principal(
     make_gateway: GatewayFactory, new_stream: NewStream, kafka_bootstrap: str
 ) -> None:
