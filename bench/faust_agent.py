@@ -3,9 +3,8 @@
 It does what the processor spec of the benchmark says, the way one would write it by hand: parse each event,
 keep those whose `amount` is over 1000, repartition them by `userId` through a topic of its own, count them per
 user in one-minute tumbling windows of event time (a windowed table), and send every new count to the sink.
-Settings: `acks=all`, a 5 ms producer linger (the kafkagate worker's figures in BENCHMARKS.md were taken with
-the same linger; the worker no longer sets it), in-memory tables with a changelog,
-earliest offsets.
+Settings: the kafkagate worker's: `acks=all` and Faust's default producer linger (0), in-memory tables with a
+changelog, earliest offsets. `--linger-ms` sets a linger, to measure what batching the produce requests is worth.
 
     python -m bench.faust_agent --bootstrap HOST:PORT --app-id ID --source TOPIC --sink TOPIC --partitions N
 """
@@ -23,7 +22,9 @@ import orjson
 WINDOW_S = 60.0
 
 
-def build(bootstrap: str, app_id: str, source: str, sink: str, *, partitions: int, datadir: str) -> faust.App:
+def build(
+    bootstrap: str, app_id: str, source: str, sink: str, *, partitions: int, datadir: str, linger_ms: float = 0.0
+) -> faust.App:
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap}",
@@ -34,7 +35,7 @@ def build(bootstrap: str, app_id: str, source: str, sink: str, *, partitions: in
         topic_partitions=partitions,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        producer_linger=0.005,  # Faust's default of 0 sends every record in a produce request of its own
+        producer_linger=linger_ms / 1000,  # Faust's default of 0 sends every record in a produce request of its own
         key_serializer="raw",
         value_serializer="raw",
     )
@@ -66,9 +67,18 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("--bootstrap", "--app-id", "--source", "--sink"):
         parser.add_argument(name, required=True)
     parser.add_argument("--partitions", type=int, required=True)
+    parser.add_argument("--linger-ms", type=float, default=0.0)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-faust-") as datadir:
-        app = build(args.bootstrap, args.app_id, args.source, args.sink, partitions=args.partitions, datadir=datadir)
+        app = build(
+            args.bootstrap,
+            args.app_id,
+            args.source,
+            args.sink,
+            partitions=args.partitions,
+            datadir=datadir,
+            linger_ms=args.linger_ms,
+        )
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         faust.Worker(app, loglevel="WARNING", loop=loop, override_logging=False).execute_from_commandline()
