@@ -37,7 +37,7 @@ from gateway.record_stamps import stamps
 from gateway.responses import JSONResponse
 from gateway.tenancy import Namespace, tenant_prefix
 from gateway.timefmt import now_iso, now_ms
-from processors.lake.layout import parse_timestamp
+from processors.lake.event_time import parse_timestamp
 from schemas import dead_letters as dl
 from schemas.lake import RAW_STREAM, CollectRequest, DatasetCreate, RawEvent, SchemaCreate, SchemaPatch
 from schemas.tenants import TenantCreate

@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -42,6 +42,8 @@ from pyiceberg.types import (
     StringType,
     TimestamptzType,
 )
+
+from processors.lake.event_time import parse_timestamp
 
 EVENT_ID, TIMESTAMP, PAYLOAD = "event_id", "timestamp", "_payload"
 METADATA_COLUMNS: tuple[tuple[str, IcebergType], ...] = (
@@ -113,16 +115,6 @@ def partition_spec(schema: Schema) -> PartitionSpec:
     return PartitionSpec(
         PartitionField(source_id=source, field_id=1000, transform=DayTransform(), name="timestamp_day")
     )
-
-
-def parse_timestamp(text: str) -> datetime:
-    """An RFC 3339 date-time with its offset, as an aware UTC datetime; ValueError otherwise."""
-    if not isinstance(text, str) or "T" not in text.upper():
-        raise ValueError(f"{text!r} is not an RFC 3339 date-time")
-    parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset")
-    return parsed.astimezone(UTC)
 
 
 def _string(value: Any) -> str:

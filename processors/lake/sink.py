@@ -41,6 +41,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from processors.lake import layout
 from processors.lake.batches import DatasetBatch, Pending, Progress, TopicPartitionKey
 from processors.lake.catalog import open_catalog
+from processors.lake.event_time import parse_timestamp
 from processors.lake.registry import LakeRegistry
 from processors.lake.settings import LakeSettings
 from processors.lake.writer import TableWriter
@@ -179,8 +180,8 @@ class LakeSink:
             raise Unwritable("not a raw event")
         try:
             event = RawEvent.model_validate_json(record.value)
-            timestamp = layout.parse_timestamp(event.timestamp)
-            received_at = layout.parse_timestamp(event.received_at)
+            timestamp = parse_timestamp(event.timestamp)
+            received_at = parse_timestamp(event.received_at)
         except (ValidationError, ValueError) as exc:
             raise Unwritable(f"not a raw event: {str(exc).splitlines()[0]}") from exc
         tenant = self.registry.tenant_by_slug(match.group(1))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from pyiceberg.types import BooleanType, DateType, DoubleType, LongType, StringType, TimestamptzType
 
@@ -58,10 +56,3 @@ def test_rows_convert_or_refuse() -> None:
         shape.row({"q": 2**63}, {})
     with pytest.raises(layout.Unholdable):
         shape.row({"q": True}, {})
-
-
-def test_timestamps_need_an_offset() -> None:
-    assert layout.parse_timestamp("2026-05-22T16:30:00+02:00") == datetime(2026, 5, 22, 14, 30, tzinfo=UTC)
-    for bad in ("2026-05-22", "2026-05-22T14:30:00", "yesterday"):
-        with pytest.raises(ValueError):  # noqa: PT011 - each is a plain ValueError from parsing
-            layout.parse_timestamp(bad)
