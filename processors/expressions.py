@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
-
-import cel
+from typing import TYPE_CHECKING, Any
 
 from processors.events import Event
+
+if TYPE_CHECKING:
+    import cel
 
 BOUND_VARIABLES: tuple[str, ...] = ("value", "key", "headers", "timestamp", "partition", "offset")
 
@@ -113,6 +114,8 @@ def compile_expression(source: str) -> Expression:
 def compile_program(source: str, variables: tuple[str, ...]) -> tuple[cel.Program, tuple[str, ...]]:
     """Compile CEL ``source`` that may reference ``variables``; returns the program and the variables it
     references. Raises ExpressionSyntaxError or UnknownVariableError."""
+    import cel  # imported by the first compile: the package loads its command line (prompt_toolkit, rich) too
+
     try:
         program = cel.compile(source)
     except ValueError as exc:

@@ -23,12 +23,14 @@ form) leaves the state as it was; that is deterministic too, and counted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cel
 import orjson
 
 from processors.expressions import ExpressionError, compile_program, evaluation_error
+
+if TYPE_CHECKING:
+    import cel
 
 APPLY_VARIABLES = ("state", "event", "raw", "sequence")
 QUERY_VARIABLES = ("state", "input", "raw")
@@ -71,6 +73,8 @@ class _Program:
     referenced: tuple[str, ...]
 
     def run(self, bindings: dict[str, Any]) -> Any:
+        import cel  # loaded already by compile_program, which made this program
+
         context = cel.Context()
         context.add_function("put", _put)
         context.update({name: bindings[name] for name in self.referenced})
