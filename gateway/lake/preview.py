@@ -5,6 +5,9 @@ DuckDB's `iceberg` extension (and the `avro` extension it reads manifests with) 
 their files: DuckDB never downloads an extension at run time (autoinstall and autoload are off). With a warehouse
 on S3 the `httpfs` extension is needed too (`pip install 'kafkagate[lake-s3]'`); the S3 settings of
 `KAFKAGATE_LAKE_CATALOG_PROPERTIES` become a DuckDB secret.
+
+DuckDB itself is imported by the first preview, in its worker thread: a gateway that serves no preview never
+loads it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import threading
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from gateway import errors as ge
 from processors.lake.settings import LakeSettings
+
+if TYPE_CHECKING:
+    import duckdb
 
 _S3_SECRET_KEYS = {
     "s3.access-key-id": "KEY_ID",
@@ -29,12 +33,16 @@ _S3_SECRET_KEYS = {
 
 def extension_path(name: str) -> str:
     """The extension file a `duckdb-extension-<name>` package ships for this DuckDB version."""
+    import duckdb
+
     package = importlib.resources.files(f"duckdb_extension_{name}")
     return str(package / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension")
 
 
 def connect(settings: LakeSettings) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the Iceberg reader loaded from its package, and nothing fetched from anywhere."""
+    import duckdb
+
     connection = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     names = ["avro", "iceberg"]
     if settings.warehouse.startswith(("s3://", "s3a://")):
@@ -75,7 +83,7 @@ class Previewer:
                 self._connection = connect(self.settings)
             return self._connection.cursor()
 
-    def _read(self, metadata_location: str, limit: int) -> tuple[list[str], list[dict[str, Any]]]:
+    def _query(self, metadata_location: str, limit: int) -> tuple[list[str], list[dict[str, Any]]]:
         cursor = self._cursor()
         try:
             result = cursor.execute(
@@ -88,12 +96,17 @@ class Previewer:
             cursor.close()
         return names, rows
 
-    async def latest(self, metadata_location: str, limit: int) -> tuple[list[str], list[dict[str, Any]]]:
-        """(column names, the `limit` latest rows by `timestamp`) of the table whose metadata file is given."""
+    def _read(self, metadata_location: str, limit: int) -> tuple[list[str], list[dict[str, Any]]]:
+        import duckdb
+
         try:
-            return await asyncio.to_thread(self._read, metadata_location, limit)
+            return self._query(metadata_location, limit)
         except duckdb.Error as exc:
             raise ge.GatewayError(f"DuckDB could not read the table: {exc}") from exc
+
+    async def latest(self, metadata_location: str, limit: int) -> tuple[list[str], list[dict[str, Any]]]:
+        """(column names, the `limit` latest rows by `timestamp`) of the table whose metadata file is given."""
+        return await asyncio.to_thread(self._read, metadata_location, limit)
 
     def close(self) -> None:
         with self._lock:

@@ -1,17 +1,24 @@
 """The gateway's access to the Iceberg catalog: tenants' namespaces, datasets' tables and their current
-metadata files. pyiceberg blocks, so every call runs in a worker thread; the catalog is opened on first use."""
+metadata files. pyiceberg blocks, so every call runs in a worker thread; the catalog is opened on first use.
+
+pyiceberg (and the SQL catalog's sqlalchemy) are imported by that first call, in its worker thread: a gateway
+that never serves a lake route never loads them, and the one that does keeps its event loop running meanwhile.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
-
-from pyiceberg.catalog import Catalog
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway import errors as ge
-from processors.lake import catalog as lake_catalog
 from processors.lake.settings import LakeSettings
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
+T = TypeVar("T")
 
 
 class LakeTables:
@@ -23,12 +30,14 @@ class LakeTables:
     def _open(self) -> Catalog:
         with self._lock:
             if self._catalog is None:
+                from processors.lake import catalog as lake_catalog
+
                 self._catalog = lake_catalog.open_catalog(self.settings)
             return self._catalog
 
-    async def _call(self, what: str, function: Any, *args: Any) -> Any:
-        def run() -> Any:
-            return function(self._open(), *args)
+    async def _call(self, what: str, function: Callable[[Catalog], T]) -> T:
+        def run() -> T:
+            return function(self._open())
 
         try:
             return await asyncio.to_thread(run)
@@ -36,17 +45,22 @@ class LakeTables:
             raise ge.BrokerUnavailable(f"the lake catalog failed to {what}: {exc}", retry_after_s=5) from exc
 
     async def ensure_namespace(self, tenant_id: str) -> str:
-        namespace: str = await self._call("create a namespace", lake_catalog.ensure_namespace, tenant_id)
-        return namespace
+        def create(catalog: Catalog) -> str:
+            from processors.lake import catalog as lake_catalog
+
+            return lake_catalog.ensure_namespace(catalog, tenant_id)
+
+        return await self._call("create a namespace", create)
 
     async def ensure_table(self, tenant_id: str, name: str, composed: dict[str, Any]) -> tuple[str, str]:
         def create(catalog: Catalog) -> tuple[str, str]:
+            from processors.lake import catalog as lake_catalog
+
             namespace = lake_catalog.ensure_namespace(catalog, tenant_id)
             lake_catalog.ensure_table(catalog, namespace, name, composed)
             return namespace, name
 
-        found: tuple[str, str] = await self._call("create a table", create)
-        return found
+        return await self._call("create a table", create)
 
     async def metadata_location(self, namespace: str, name: str) -> str | None:
         """The table's current metadata file, or None while it has no snapshot (no rows committed yet)."""
@@ -55,5 +69,4 @@ class LakeTables:
             table = catalog.load_table((namespace, name))
             return None if table.current_snapshot() is None else str(table.metadata_location)
 
-        found: str | None = await self._call("load a table", locate)
-        return found
+        return await self._call("load a table", locate)
