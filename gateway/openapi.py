@@ -357,7 +357,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 None,
                 (400, 404, 422, 503),
                 "LakePreview",
-                (("limit", "rows (KAFKAGATE_LAKE_PREVIEW_MAX_LIMIT at most; 10 by default)", False, "limit"),),
+                (("limit", "rows (KAFKAGATE_LAKE_PREVIEW_MAX_LIMIT at most; 10 by default)", False, "preview-limit"),),
             ),
             (
                 "post",

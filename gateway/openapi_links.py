@@ -1,7 +1,8 @@
 """OpenAPI links: which success response supplies what another operation needs, so a client (or a fuzzer's
 stateful phase) can walk the API: create a stream, publish to it, poll it as a group, commit, close the group's
 members, then reset or delete it; run an aggregating processor over the stream and read its state; create an
-event log, append to it, deploy a view and query it; and read back what each step returned.
+event log, append to it, deploy a view and query it; create a lake tenant, register and publish a schema, make
+a dataset of it and collect an event; and read back what each step returned.
 
 `LINKS` maps a source operation to its links, each naming its target by method and path; `links_for` renders
 them with the targets' operationIds and refuses a link to an operation `OPERATIONS` does not have. A link that
@@ -9,6 +10,10 @@ sets the request body sets all of it (`x-schemathesis: {merge_body: false}`): it
 together (a commit's offsets name the polled stream, a processor's `source` the created one), and fields a
 fuzzer added around them would make the request another one. `tests/contract/test_openapi_links.py` follows
 every link against a gateway on a real broker, so a link that no longer leads where it says fails the tests.
+
+schemathesis's stateful phase also starts walks at any POST that has links, sending it generated data. A commit
+or an append to a generated group or log is a 404, so neither has links of its own: the group's reads, close and
+reset follow the poll, and a log's deletion follows the removal of its view.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.openapi_operation import API, Operation, operation_id
+from schemas.lake import INTERACTION_EVENT_CLASS
 
 
 @dataclass(frozen=True)
@@ -37,12 +43,26 @@ _CREATED = {"path.stream": _CREATED_NAME}
 _SAME_STREAM = {"path.stream": "$request.path.stream"}
 _POLLED_GROUP = {"path.group": "$request.query.consumerGroup"}
 _SAME_GROUP = {"path.group": "$request.path.group"}
+# Where the poll left partition 0; no value (the link is not followed) when another member holds that partition.
+_POLLED_OFFSET = "$response.body#/metadata/nextOffsets/0"
 _PROCESSOR_ID = {"path.processor_id": "$response.body#/processorId"}
 _LOG = "/logs/{log_id}"
 _VIEW = f"{_LOG}/views/{{view}}"
 _CREATED_LOG = {"path.log_id": "$response.body#/log_id"}
 _SAME_LOG = {"path.log_id": "$request.path.log_id"}
 _SAME_VIEW = {**_SAME_LOG, "path.view": "$request.path.view"}
+_TENANT = "header.X-Tenant-ID"
+_SAME_TENANT = {_TENANT: "$request.header.X-Tenant-ID"}
+_LAKE_SCHEMA = "/v1/schemas/{schema_id}"
+_REGISTERED = {**_SAME_TENANT, "path.schema_id": "$response.body#/id"}
+_CREATED_DATASET = {**_SAME_TENANT, "path.slug": "$response.body#/slug"}
+# A lake schema of objects (the interaction-event class adds an optional RFC 3339 `timestamp`).
+_LAKE_SCHEMA_IN = {
+    "uri": "urn:kafkagate:links:{$response.header.X-Request-ID}",
+    "title": "links",
+    "class_uri": INTERACTION_EVENT_CLASS,
+    "definition": {"type": "object", "properties": {"n": {"type": "integer"}}},
+}
 
 # The schema the putSchema link sets, and an event it accepts (what the publish links send).
 _SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
@@ -72,12 +92,6 @@ LINKS: dict[str, dict[str, Link]] = {
             {**_CREATED, "query.consumerGroup": _CREATED_NAME, "query.offset": "earliest"},
             "poll the created stream as a group named after it",
         ),
-        "replay": Link(
-            f"GET {_STREAM}/partitions/{{partition}}/events",
-            {**_CREATED, "path.partition": "0"},
-            "replay the created stream's first partition",
-        ),
-        "offsets": Link(f"GET {_STREAM}/offsets", {**_CREATED, "query.timestamp": "0"}, "the created stream's offsets"),
         "ingest": Link(
             "POST /v1/streams/ingest",
             {"header.X-Stream-Id": "$response.body#/streamId"},
@@ -123,20 +137,19 @@ LINKS: dict[str, dict[str, Link]] = {
             {**_SAME_STREAM, "query.consumerGroup": "$request.path.stream", "query.offset": "earliest"},
             "poll the stream as a group named after it",
         ),
+        "offsets": Link(
+            f"GET {_STREAM}/offsets", {**_SAME_STREAM, "query.timestamp": "0"}, "the stream's offsets from its start"
+        ),
     },
     f"GET {_STREAM}/events": {
         "describeGroup": Link(f"GET {_GROUP}", _POLLED_GROUP, "the polling group"),
         "commit": Link(
             f"POST {_GROUP}/commit",
             _POLLED_GROUP,
-            "commit the polling group at the start of partition 0",
-            body={"offsets": [{"stream": "$request.path.stream", "partition": 0, "offset": 0}]},
+            "commit what the poll read of partition 0: the group's next offset there (`nextOffsets`)",
+            body={"offsets": [{"stream": "$request.path.stream", "partition": 0, "offset": _POLLED_OFFSET}]},
         ),
         "closeSessions": Link(f"DELETE {_GROUP}/sessions", _POLLED_GROUP, "close this gateway's members"),
-    },
-    f"POST {_GROUP}/commit": {
-        "describeGroup": Link(f"GET {_GROUP}", _SAME_GROUP, "the group, with the committed offsets"),
-        "closeSessions": Link(f"DELETE {_GROUP}/sessions", _SAME_GROUP, "close this gateway's members"),
     },
     f"DELETE {_GROUP}/sessions": {
         "describeGroup": Link(
@@ -148,7 +161,6 @@ LINKS: dict[str, dict[str, Link]] = {
             "reset the group to the earliest offsets of the first stream its closed members read",
             body={"stream": "$response.body#/streams/0", "to": "earliest"},
         ),
-        "deleteGroup": Link(f"DELETE {_GROUP}", _SAME_GROUP, "delete the group once it is inactive"),
     },
     f"GET {_GROUP}": {
         "reset": Link(
@@ -201,17 +213,54 @@ LINKS: dict[str, dict[str, Link]] = {
             body=_COUNTER_VIEW,
         ),
     },
-    f"POST {_LOG}/append": {
-        "delete": Link("DELETE /logs/{log}", {"path.log": "$request.path.log_id"}, "delete the log appended to"),
-    },
     f"POST {_VIEW}": {
         "stats": Link(f"GET {_VIEW}/stats", _SAME_VIEW, "the deployed view's leader and progress"),
         "query": Link(f"POST {_VIEW}/query", _SAME_VIEW, "query the deployed view"),
         "append": Link(f"POST {_LOG}/append", _SAME_LOG, "append an event the view folds"),
         "deleteView": Link(f"DELETE {_VIEW}", _SAME_VIEW, "remove the deployed view"),
     },
+    f"DELETE {_VIEW}": {
+        "delete": Link("DELETE /logs/{log}", {"path.log": "$request.path.log_id"}, "delete the log, its view gone"),
+    },
     "POST /v1/events": {
         "read": Link("GET /v1/events/{event_id}", {"path.event_id": "$response.body#/event_id"}, "the event"),
+    },
+    "POST /v1/tenants": {
+        "registerSchema": Link(
+            "POST /v1/schemas",
+            {_TENANT: "$response.body#/id"},
+            "register a draft schema for the created tenant, its uri made of the request id (unique)",
+            body=_LAKE_SCHEMA_IN,
+        ),
+        "schemas": Link("GET /v1/schemas", {_TENANT: "$response.body#/id"}, "the created tenant's schemas"),
+        "datasets": Link("GET /v1/datasets", {_TENANT: "$response.body#/id"}, "the created tenant's datasets"),
+    },
+    "POST /v1/schemas": {
+        "read": Link(f"GET {_LAKE_SCHEMA}", _REGISTERED, "the registered schema"),
+        "publish": Link(
+            f"PATCH {_LAKE_SCHEMA}",
+            _REGISTERED,
+            "publish the registered schema",
+            body={"status": "published"},
+        ),
+    },
+    f"PATCH {_LAKE_SCHEMA}": {
+        "createDataset": Link(
+            "POST /v1/datasets",
+            _SAME_TENANT,
+            "a dataset of the schema just published, its slug the request id (unique)",
+            body={"slug": "$response.header.X-Request-ID", "name": "links", "schema_uri": "$response.body#/uri"},
+        ),
+        "collect": Link(
+            "POST /v1/collect",
+            _SAME_TENANT,
+            "an event of the schema just published",
+            body={"schema_id": "$response.body#/id", "timestamp": "2026-01-01T00:00:00Z", "payload": {"n": 1}},
+        ),
+    },
+    "POST /v1/datasets": {
+        "read": Link("GET /v1/datasets/{slug}", _CREATED_DATASET, "the created dataset"),
+        "preview": Link("GET /v1/datasets/{slug}/preview", _CREATED_DATASET, "the created dataset's latest rows"),
     },
 }
 

@@ -10,7 +10,7 @@ from starlette.datastructures import QueryParams
 
 from gateway import queryparams
 from gateway.settings import Settings
-from schemas.events import TIMESTAMP
+from schemas.events import MAX_PARTITION, TIMESTAMP
 from schemas.logs import NAME_SCHEMA
 from schemas.stream_names import GROUP_NAME, STREAM_NAME
 
@@ -33,12 +33,14 @@ class IntegerParameter:
 
 @dataclass(frozen=True, slots=True)
 class ReadParameters:
-    """The bounds of the reading routes (group polls and partition replays) under one gateway's settings."""
+    """The bounds of the reading routes (group polls, partition replays, listings, previews) under one gateway's
+    settings."""
 
     limit: IntegerParameter
     timeout_ms: IntegerParameter
     max_bytes: IntegerParameter
     page_limit: IntegerParameter  # `GET /api/v1/streams`
+    preview_limit: IntegerParameter  # `GET /v1/datasets/{slug}/preview`: rows
 
 
 def read_parameters(settings: Settings) -> ReadParameters:
@@ -52,6 +54,9 @@ def read_parameters(settings: Settings) -> ReadParameters:
         page_limit=IntegerParameter(
             "limit", min(100, settings.streams_page_size_max), 1, settings.streams_page_size_max
         ),
+        preview_limit=IntegerParameter(
+            "limit", min(10, settings.lake.preview_max_limit), 1, settings.lake.preview_max_limit
+        ),
     )
 
 
@@ -62,7 +67,7 @@ POSITIONS_PATTERN = r"^(\s*[0-9]+:[0-9]+\s*(,\s*[0-9]+:[0-9]+\s*)*)?$"
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "stream": STREAM_NAME,
     "group": GROUP_NAME,
-    "partition": {"type": "integer", "minimum": 0},
+    "partition": {"type": "integer", "minimum": 0, "maximum": MAX_PARTITION},
     "log": NAME_SCHEMA,  # an event log's name to create, or its id (a UUID fits the pattern too)
     "view": NAME_SCHEMA,
 }
@@ -76,8 +81,12 @@ def query_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
         "timeout": read.timeout_ms.schema(),
         "maxBytes": read.max_bytes.schema(),
         "page-limit": read.page_limit.schema(),
+        "preview-limit": read.preview_limit.schema(),
         "offset": {
-            "anyOf": [{"type": "string", "enum": ["earliest", "latest"]}, {"type": "integer", "minimum": 0}],
+            "anyOf": [
+                {"type": "string", "enum": ["earliest", "latest"]},
+                {"type": "integer", "minimum": 0, "maximum": queryparams.MAX_OFFSET},
+            ],
         },
         "boolean": {"type": "boolean", "default": False},
         "group": GROUP_NAME,

@@ -17,8 +17,14 @@ Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
 MAX_TIMESTAMP_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 
 
+def integral(value: object) -> object:
+    """JSON has one number type: 3.0 is the integer 3 (JSON Schema agrees), which strict mode would refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def timestamp_ms(value: object) -> int:
     """Epoch milliseconds from epoch ms or an ISO 8601 string (UTC assumed when no offset is given)."""
+    value = integral(value)
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("timestamp must be epoch milliseconds or an ISO 8601 date-time")
     if isinstance(value, int):
@@ -55,6 +61,16 @@ TIMESTAMP: dict[str, Any] = {
 Timestamp = Annotated[int, BeforeValidator(timestamp_ms), WithJsonSchema(TIMESTAMP)]
 
 
+MAX_PARTITION = 2**31 - 1  # Kafka's partitions are int32
+# Declared by hand here and below: pydantic renders a validated int's bounds as `ge`/`le`, which JSON Schema ignores.
+Partition = Annotated[
+    int,
+    BeforeValidator(integral),
+    Field(ge=0, le=MAX_PARTITION),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_PARTITION}),
+]
+
+
 # A null value is a tombstone, which needs a key (checked by the produce routes); declared for the document.
 _TOMBSTONE_KEYED: JsonDict = {
     "if": {"properties": {"value": {"type": "null"}}, "required": ["value"]},
@@ -65,14 +81,15 @@ _TOMBSTONE_KEYED: JsonDict = {
 class EventIn(TypedDict, total=False):
     """One event to publish. `value` is any JSON (null is a tombstone and needs a key)."""
 
-    # strict: a JSON true or "3" is not a partition, as the document says (lax mode would make them 1 and 3)
+    # strict: a JSON true or "3" is not a partition, as the document says (lax mode would make them 1 and 3);
+    # an integral float is (`integral`)
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True, json_schema_extra=_TOMBSTONE_KEYED)  # type: ignore[misc]
 
     key: str | None
     value: Required[Any]
     headers: Annotated[dict[HeaderName, str], Field(max_length=MAX_EVENT_HEADERS)] | None
     partitionKey: str | None
-    partition: Annotated[int, Field(ge=0)] | None
+    partition: Partition | None
     timestamp: Timestamp | None
 
 
@@ -80,7 +97,14 @@ class BatchOptions(TypedDict, total=False):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
 
     compression: Compression
-    timeout: Annotated[int, Field(ge=1, le=600_000, description="ms to wait for acknowledgements")]
+    timeout: Annotated[
+        int,
+        BeforeValidator(integral),
+        Field(ge=1, le=600_000),
+        WithJsonSchema(
+            {"type": "integer", "minimum": 1, "maximum": 600_000, "description": "ms to wait for acknowledgements"}
+        ),
+    ]
 
 
 class BatchIn(TypedDict, total=False):

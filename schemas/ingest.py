@@ -41,16 +41,30 @@ def _iso_8601(text: str) -> str:
     return text
 
 
-# `_ISO_8601` with each field's range, as the document's pattern (ECMA-262); only impossible days (02-30) get past
-# it to be refused by `is_iso_8601`.
-_D = r"(?:0[1-9]|1[0-2])"  # month
-_DAY = r"(?:0[1-9]|[12][0-9]|3[01])"
+# `_ISO_8601` with each field's range, as the document's pattern (ECMA-262): the days each month has, February's
+# 29th in leap years only, and no year 0 (which `datetime` cannot hold), so it matches exactly what `is_iso_8601`
+# accepts.
 _H, _M = r"(?:[01][0-9]|2[0-3])", r"[0-5][0-9]"
 _ZONE = rf"(?:Z|[+-]{_H}(?::?{_M})?)"
 _ZONE_BASIC = rf"(?:Z|[+-]{_H}(?:{_M})?)"
+_YEAR = r"(?!0000)[0-9]{4}"
+# Divisible by 4, and by 400 where it ends in 00.
+_LEAP_YEAR = r"(?!0000)(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+
+
+def _calendar_date(separator: str) -> str:
+    days_of = {
+        "(?:0[13578]|1[02])": "(?:0[1-9]|[12][0-9]|3[01])",
+        "(?:0[469]|11)": "(?:0[1-9]|[12][0-9]|30)",
+        "02": "(?:0[1-9]|1[0-9]|2[0-8])",
+    }
+    month_days = "|".join(f"{month}{separator}{days}" for month, days in days_of.items())
+    return f"(?:{_YEAR}{separator}(?:{month_days})|{_LEAP_YEAR}{separator}02{separator}29)"
+
+
 ISO_8601_PATTERN = (
-    rf"^(?:[0-9]{{4}}-{_D}-{_DAY}(?:T{_H}(?::{_M}(?::{_M}(?:[.,][0-9]+)?)?)?{_ZONE}?)?"
-    rf"|[0-9]{{4}}{_D}{_DAY}(?:T{_H}(?:{_M}(?:{_M}(?:[.,][0-9]+)?)?)?{_ZONE_BASIC}?)?)$"
+    rf"^(?:{_calendar_date('-')}(?:T{_H}(?::{_M}(?::{_M}(?:[.,][0-9]+)?)?)?{_ZONE}?)?"
+    rf"|{_calendar_date('')}(?:T{_H}(?:{_M}(?:{_M}(?:[.,][0-9]+)?)?)?{_ZONE_BASIC}?)?)$"
 )
 Iso8601 = Annotated[
     str,

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.config import JsonValue
 
 LAKE_SCHEMAS_TOPIC = "_kafkagate_lake_schemas"
 LAKE_DATASETS_TOPIC = "_kafkagate_lake_datasets"
@@ -28,10 +29,16 @@ SYSTEM_CLASSES: dict[str, dict[str, Any]] = {
     }
 }
 
+_CLASS_URIS: list[JsonValue] = [*sorted(SYSTEM_CLASSES)]
 PUBLISHED_SUFFIX = "/published"
 SchemaStatus = Literal["draft", "published"]
 DatasetSlug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-Uri = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
+# Not white space, spelled out: `\S` differs between regex engines (U+0085 is white space to pydantic's, not to
+# ECMA-262's; U+FEFF the other way round), and the document's pattern must mean what validation means.
+_NOT_SPACE = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+Uri = Annotated[
+    str, StringConstraints(min_length=1, max_length=2048, pattern=rf"^[A-Za-z][A-Za-z0-9+.-]*:{_NOT_SPACE}+$")
+]
 
 
 class SchemaCreate(BaseModel):
@@ -39,7 +46,10 @@ class SchemaCreate(BaseModel):
 
     uri: Uri = Field(description="unique across the deployment")
     title: str = Field(min_length=1, max_length=200)
-    class_uri: Uri = Field(description=f"the class it composes; the system class is {INTERACTION_EVENT_CLASS}")
+    class_uri: Uri = Field(
+        description=f"the class it composes; the system class is {INTERACTION_EVENT_CLASS}",
+        json_schema_extra={"enum": _CLASS_URIS},  # checked when the schema is composed
+    )
     field_group_uris: list[Uri] = Field(default_factory=list, max_length=32)
     definition: dict[str, Any] = Field(description="a JSON Schema (Draft 2020-12) of the event's own shape")
 

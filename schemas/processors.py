@@ -44,7 +44,8 @@ ProcessorName = Annotated[
 ]
 CelSource = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 FunctionName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-PositiveMs = Annotated[int, Field(gt=0)]
+MAX_MS = 2**63 - 1  # Kafka's timestamps are int64 milliseconds; no span of time the windows handle is longer
+PositiveMs = Annotated[int, Field(gt=0, le=MAX_MS)]
 
 OnError = Literal["skip", "dlq", "fail"]
 WindowType = Literal["tumbling", "hopping", "session"]
@@ -157,7 +158,7 @@ class WindowOperation(_Spec):
     duration: PositiveMs | None = Field(default=None, validation_alias=AliasChoices("duration", "size"))
     advance: PositiveMs | None = None
     gap: PositiveMs | None = None
-    grace: Annotated[int, Field(ge=0)] = 0
+    grace: Annotated[int, Field(ge=0, le=MAX_MS)] = 0
     emit: EmitMode = "changes"
     timestamp: WindowTimestamp | None = None
     idle_close_after: PositiveMs | None = None
@@ -249,7 +250,7 @@ class ProcessorConfig(_Spec):
     reading its source (later versions continue from the previous version's offsets)."""
 
     parallelism: Annotated[int, Field(ge=1, le=1024)] = 1
-    checkpoint_interval: Annotated[int, Field(ge=100)] = 5000
+    checkpoint_interval: Annotated[int, Field(ge=100, le=MAX_MS)] = 5000
     guarantee: Literal["at_least_once"] = "at_least_once"
     start_from: Literal["earliest", "latest"] = "earliest"
 

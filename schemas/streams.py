@@ -31,17 +31,20 @@ CONFIG_NAMES: dict[str, str] = {
     "minInsyncReplicas": "min.insync.replicas",
 }
 NUMERIC_CONFIGS = {"retentionMs", "maxMessageBytes", "retentionBytes", "minInsyncReplicas"}
+MAX_LONG = 2**63 - 1  # Kafka's `long` configs (retention.ms, retention.bytes)
+MAX_REPLICATION_FACTOR = 32_767  # Kafka's replication factor is an int16
 
 
 class StreamConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    retentionMs: int | None = Field(default=None, ge=-1, description="-1 keeps events forever")
+    retentionMs: int | None = Field(default=None, ge=-1, le=MAX_LONG, description="-1 keeps events forever")
     compressionType: CompressionType | None = None
     maxMessageBytes: int | None = Field(default=None, ge=1, le=2**31 - 1)
     cleanupPolicy: CleanupPolicy | None = None
-    retentionBytes: int | None = Field(default=None, ge=-1)
-    minInsyncReplicas: int | None = Field(default=None, ge=1)
+    retentionBytes: int | None = Field(default=None, ge=-1, le=MAX_LONG)
+    # At most the replication factor (checked where both are known), hence at most its own bound.
+    minInsyncReplicas: int | None = Field(default=None, ge=1, le=MAX_REPLICATION_FACTOR)
 
     @model_validator(mode="before")
     @classmethod
@@ -57,7 +60,7 @@ class StreamCreate(BaseModel):
 
     name: StreamName
     partitions: int = Field(default=3, ge=1, le=10_000)
-    replicationFactor: int = Field(default=1, ge=1, le=32_767)
+    replicationFactor: int = Field(default=1, ge=1, le=MAX_REPLICATION_FACTOR)
 
     @model_validator(mode="before")
     @classmethod

@@ -73,9 +73,13 @@ async def describe_group(request: Request) -> Response:
     ctx.kafka.require_ready()
     info = await ctx.kafka.groups.describe(group)
     committed = await ctx.kafka.groups.committed(group)
+    # Kafka drops a deleted topic's offsets from its groups a little after the deletion; until then they name
+    # partitions whose offsets no one can read, and asking would wait out the request timeout.
+    counts = await ctx.kafka.admin.partition_counts(sorted({stream for stream, _ in committed}))
     by_stream: dict[str, list[int]] = defaultdict(list)
     for stream, partition in committed:
-        by_stream[stream].append(partition)
+        if partition < counts.get(stream, 0):
+            by_stream[stream].append(partition)
     offsets: list[dict[str, Any]] = []
     total_lag = 0
     for stream in sorted(by_stream):

@@ -24,12 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import errors as ge
-from gateway import queryparams
 from gateway.authorization import guarded, require_root
 from gateway.bodies import parse_model, read_body
 from gateway.context import context
 from gateway.kafka.producer import OutgoingRecord
 from gateway.lake.services import LakeServices
+from gateway.parameters import read_parameters
 from gateway.principal import principal
 from gateway.provisioning import ensure_stream
 from gateway.publishing import Submission
@@ -41,8 +41,6 @@ from processors.lake.event_time import parse_timestamp
 from schemas import dead_letters as dl
 from schemas.lake import RAW_STREAM, CollectRequest, DatasetCreate, RawEvent, SchemaCreate, SchemaPatch
 from schemas.tenants import TenantCreate
-
-PREVIEW_DEFAULT_LIMIT = 10
 
 
 def lake(request: Request) -> LakeServices:
@@ -136,9 +134,7 @@ async def get_dataset(request: Request) -> Response:
 
 async def preview_dataset(request: Request) -> Response:
     services = lake(request)
-    limit = queryparams.integer(
-        request.query_params, "limit", PREVIEW_DEFAULT_LIMIT, 1, services.settings.preview_max_limit
-    )
+    limit = read_parameters(context(request).settings).preview_limit.read(request.query_params)
     context(request).kafka.require_ready()
     dataset = await services.datasets.get(tenant_of(request), request.path_params["slug"])
     location = await services.tables.metadata_location(dataset.iceberg_namespace, dataset.iceberg_table)

@@ -44,7 +44,7 @@ MAX_TIME_S = 80
 CHECKS_LEFT_OUT = "positive_data_acceptance,negative_data_rejection,ensure_resource_availability"
 # The repository's schemathesis.toml sizes `make fuzz`'s phases, and a phase's own max-examples wins over
 # --max-examples: this run takes the same check module with its own bounds instead.
-CONFIG = f"""hooks = "tests.contract.fuzz_checks"
+CONFIG = f"""hooks = "tests.contract.fuzz_hooks"
 
 [phases.fuzzing.generation]
 max-examples = {MAX_EXAMPLES}

@@ -1,6 +1,6 @@
 """Every OpenAPI link of `/openapi.json`, followed once against a gateway on the real broker: the walks below start
-from a request a client would make (create a stream, a log, a key, a tenant, an intake event) and then only
-follow links, adding a body where the link sets none. Each linked request must succeed, so a link whose
+from a request a client would make (create a stream, a log, a key, a tenant, a lake tenant, an intake event) and
+then only follow links, adding a body where the link sets none. Each linked request must succeed, so a link whose
 expressions no longer resolve, or whose values the target refuses (a body the validator rejects, an id the
 target cannot find), fails here rather than leaving schemathesis's stateful phase without usable data; and a
 link no walk follows fails the test too.
@@ -20,9 +20,10 @@ from gateway.openapi import OPERATIONS
 from gateway.openapi_operation import operation_id
 from tests.contract.link_walk import Step, linked_request
 from tests.integration.conftest import GatewayFactory, make_gateway
+from tests.integration.lake.conftest import lake_gateway, lake_settings, tenant_prefix
 
 pytestmark = [pytest.mark.kafka]
-__all__ = ["make_gateway"]
+__all__ = ["lake_gateway", "lake_settings", "make_gateway", "tenant_prefix"]
 
 OCTET = {"content-type": "application/octet-stream"}
 
@@ -57,8 +58,6 @@ def stream_walk(suffix: str) -> list[Start | Follow]:
         Start("stream", "POST", "/api/v1/streams", {"name": f"links-{suffix}", "partitions": 1}),
         Follow("described", "stream", "describe"),
         Follow("altered", "stream", "alter", body={"partitions": 2}),
-        Follow("offsets", "stream", "offsets"),
-        Follow("replayed", "stream", "replay"),
         Follow("ingested", "stream", "ingest", body={"source": "links", "event": {"n": 1}}),
         Follow("batch", "stream", "publishBatch", body={"events": [{"value": {"id": 2}}]}),
         Follow("schema", "stream", "putSchema"),
@@ -68,15 +67,14 @@ def stream_walk(suffix: str) -> list[Start | Follow]:
         Follow("published", "stream", "publish"),
         Follow("read", "published", "read"),
         Follow("partition", "published", "replay"),
+        Follow("offsets", "published", "offsets"),
         Follow("firstPoll", "stream", "poll"),
         Follow("poll", "published", "poll"),
         Follow("group", "poll", "describeGroup"),
         Follow("commit", "poll", "commit"),
-        Follow("committed", "commit", "describeGroup"),
-        Follow("closedAfterCommit", "commit", "closeSessions"),
-        Follow("resetAfterClose", "closedAfterCommit", "reset"),
         Follow("closed", "poll", "closeSessions"),
-        Follow("inactive", "closedAfterCommit", "describeGroup"),
+        Follow("resetAfterClose", "closed", "reset"),
+        Follow("inactive", "closed", "describeGroup"),
         Follow("reset", "inactive", "reset"),
         Follow("groupDeleted", "inactive", "deleteGroup"),
         Follow("processor", "stream", "process"),
@@ -94,12 +92,13 @@ def stream_walk(suffix: str) -> list[Start | Follow]:
 
 
 def group_walk(suffix: str) -> list[Start | Follow]:
-    """A group deleted straight after its members were closed."""
+    """A group deleted once its members are closed, without a commit."""
     return [
         Start("stream", "POST", "/api/v1/streams", {"name": f"links-group-{suffix}", "partitions": 1}),
         Follow("poll", "stream", "poll"),
         Follow("closed", "poll", "closeSessions"),
-        Follow("groupDeleted", "closed", "deleteGroup"),
+        Follow("inactive", "closed", "describeGroup"),
+        Follow("groupDeleted", "inactive", "deleteGroup"),
         Follow("described", "stream", "describe"),
         Follow("deleted", "described", "delete"),
     ]
@@ -114,7 +113,7 @@ def log_walk(suffix: str) -> list[Start | Follow]:
         Follow("answer", "view", "query", content=b"", headers=OCTET),
         Follow("appendedAgain", "view", "append", content=b"second", headers=OCTET),
         Follow("viewDeleted", "view", "deleteView"),
-        Follow("deleted", "appended", "delete"),
+        Follow("deleted", "viewDeleted", "delete"),
     ]
 
 
@@ -141,6 +140,22 @@ def intake_walk(suffix: str) -> list[Start | Follow]:
         "data": {"n": 1},
     }
     return [Start("event", "POST", "/v1/events", event), Follow("read", "event", "read")]
+
+
+def lake_walk(suffix: str) -> list[Start | Follow]:
+    """A lake tenant, a schema registered and published, a dataset of it and an event collected."""
+    return [
+        Start("tenant", "POST", "/v1/tenants", {"slug": f"links-{suffix}", "name": "links"}),
+        Follow("schemas", "tenant", "schemas"),
+        Follow("datasets", "tenant", "datasets"),
+        Follow("schema", "tenant", "registerSchema"),
+        Follow("schemaRead", "schema", "read"),
+        Follow("published", "schema", "publish"),
+        Follow("dataset", "published", "createDataset"),
+        Follow("collected", "published", "collect"),
+        Follow("datasetRead", "dataset", "read"),
+        Follow("preview", "dataset", "preview"),
+    ]
 
 
 WALKS = (stream_walk, group_walk, log_walk, key_walk, tenant_walk, intake_walk)
@@ -196,12 +211,13 @@ async def _walk(client: httpx.AsyncClient, document: dict[str, Any], steps: list
 
 
 @pytest.mark.timeout(300)
-async def test_every_link_leads_where_it_says(make_gateway: GatewayFactory) -> None:
+async def test_every_link_leads_where_it_says(make_gateway: GatewayFactory, lake_gateway: httpx.AsyncClient) -> None:
     client = await make_gateway(consume_max_timeout_ms=200)
     document = (await client.get("/openapi.json")).json()
     followed: set[str] = set()
     for walk in WALKS:
         followed |= await _walk(client, document, walk(uuid.uuid4().hex[:8]))
+    followed |= await _walk(lake_gateway, document, lake_walk(uuid.uuid4().hex[:8]))
     rendered = {
         f"{document['paths'][path][method]['operationId']}.{name}"
         for path, item in document["paths"].items()

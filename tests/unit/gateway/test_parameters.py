@@ -7,6 +7,7 @@ from gateway.errors import ValidationFailed
 from gateway.openapi import build_openapi
 from gateway.parameters import read_parameters
 from gateway.settings import Settings
+from processors.lake.settings import LakeSettings
 
 
 def test_the_document_declares_the_bounds_the_routes_enforce() -> None:
@@ -42,3 +43,15 @@ def test_an_integer_parameter_takes_ascii_digits_only(raw: str) -> None:
     """Found by schemathesis: `limit=` was read as the default; `int` would also take the others."""
     with pytest.raises(ValidationFailed):
         read_parameters(Settings(auth="off")).limit.read(QueryParams({"limit": raw}))
+
+
+def test_the_preview_limit_is_the_lake_settings_one() -> None:
+    """Found by schemathesis: the document gave the preview's `limit` the poll's bound, above the lake's."""
+    settings = Settings(auth="off", consume_max_limit=5000, lake=LakeSettings(preview_max_limit=50))
+    assert read_parameters(settings).preview_limit.read(QueryParams("limit=50")) == 50
+    with pytest.raises(ValidationFailed):
+        read_parameters(settings).preview_limit.read(QueryParams("limit=51"))
+    spec = build_openapi("test", settings)
+    (limit,) = spec["paths"]["/v1/datasets/{slug}/preview"]["get"]["parameters"][1:2]
+    assert limit["name"] == "limit"
+    assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}
