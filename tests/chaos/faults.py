@@ -17,6 +17,16 @@ import httpx
 from scripts import launcher
 from tests.conftest import Broker
 
+# The in-process gateways of the fault tests: Kafka timeouts short enough for the tests' bounds, and no request
+# quota. While Kafka is away requests fail fast and the clients go straight on to the next one; on a fast machine
+# that outruns the default quota (1,000 requests/s), and a 429 says nothing about the faults under test.
+GATEWAY_UNDER_FAULTS = {
+    "producer_request_timeout_ms": 3000,
+    "produce_timeout_ms": 5000,
+    "admin_request_timeout_ms": 3000,
+    "rate_limit_requests_per_s": 0,
+}
+
 
 def _gone(pid: int) -> bool:
     try:

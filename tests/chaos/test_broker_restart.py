@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from tests.chaos.faults import Readiness, restart, sigkill
+from tests.chaos.faults import GATEWAY_UNDER_FAULTS, Readiness, restart, sigkill
 from tests.chaos.figures import Figures
 from tests.chaos.load import Outcomes, event_body, landed, produce, read_topic
 from tests.conftest import Broker
@@ -51,9 +51,7 @@ async def crash_and_return(broker: Broker, busy: asyncio.Event, readiness: Readi
 async def run(
     make_gateway: GatewayFactory, kafka_broker: Broker, topic: str, figures: Figures, *, idempotent: bool
 ) -> Outcomes:
-    gateway: httpx.AsyncClient = await make_gateway(
-        producer_request_timeout_ms=3000, produce_timeout_ms=5000, admin_request_timeout_ms=3000
-    )
+    gateway: httpx.AsyncClient = await make_gateway(**GATEWAY_UNDER_FAULTS)
     run_id = uuid.uuid4().hex[:8]
 
     async def post(event_id: int, attempt: int) -> httpx.Response:

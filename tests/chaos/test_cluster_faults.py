@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.chaos.cluster import cluster_view
-from tests.chaos.faults import restart, sigkill
+from tests.chaos.faults import GATEWAY_UNDER_FAULTS, restart, sigkill
 from tests.chaos.figures import Figures
 from tests.chaos.load import Outcomes, event_body, landed, produce, read_topic
 from tests.conftest import Broker
@@ -45,12 +45,7 @@ async def create_replicated_stream(gateway: httpx.AsyncClient) -> str:
 async def test_losing_two_of_three_brokers_refuses_produce_and_loses_nothing_acknowledged(
     make_gateway: GatewayFactory, kafka_cluster: Broker
 ) -> None:
-    gateway = await make_gateway(
-        bootstrap_servers=kafka_cluster.bootstrap,
-        producer_request_timeout_ms=3000,
-        produce_timeout_ms=5000,
-        admin_request_timeout_ms=3000,
-    )
+    gateway = await make_gateway(bootstrap_servers=kafka_cluster.bootstrap, **GATEWAY_UNDER_FAULTS)
     topic = await create_replicated_stream(gateway)
     figures = Figures("cluster_two_brokers_lost")
     first_kill, second_kill = asyncio.Event(), asyncio.Event()

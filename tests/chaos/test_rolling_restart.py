@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from processors.supervisor import Supervisor
 from schemas.processor_api import processor_group
 from tests.chaos.cluster import cluster_view
-from tests.chaos.faults import restart, sigterm
+from tests.chaos.faults import GATEWAY_UNDER_FAULTS, restart, sigterm
 from tests.chaos.figures import Figures
 from tests.chaos.load import landed, produce, read_topic
 from tests.chaos.test_cluster_faults import create_replicated_stream
@@ -116,12 +116,7 @@ class GroupReader:
 async def test_rolling_restart_under_load_loses_nothing(
     make_gateway: GatewayFactory, kafka_cluster: Broker, supervisor: Supervisor
 ) -> None:
-    gateway = await make_gateway(
-        bootstrap_servers=kafka_cluster.bootstrap,
-        producer_request_timeout_ms=3000,
-        produce_timeout_ms=5000,
-        admin_request_timeout_ms=3000,
-    )
+    gateway = await make_gateway(bootstrap_servers=kafka_cluster.bootstrap, **GATEWAY_UNDER_FAULTS)
     figures = Figures("cluster_rolling_restart")
     source = await create_replicated_stream(gateway)
     sink = f"{source}-counts"
