@@ -280,9 +280,7 @@ class IdempotencyKeys:
 
         async def store() -> None:
             try:
-                await self.log.complete(*claim, pending.response)
-            except ge.GatewayError as exc:
-                log.warning("could not store the response of an idempotent request: %s", exc.detail)
+                await self._record(claim, pending.response)
             finally:
                 if self._storing.get(scope) is pending:
                     del self._storing[scope]
@@ -301,12 +299,17 @@ class IdempotencyKeys:
         await self._finish(claim, response)
 
     async def _finish(self, claim: tuple[str, str, str], response: Response | None) -> None:
+        stored = None if response is None or releases_key(response.status_code) else stored_response(response)
+        await self._record(claim, stored)
+
+    async def _record(self, claim: tuple[str, str, str], stored: StoredResponse | None) -> None:
+        """Store the response, or release the key when there is none to keep."""
         scope, claim_id, digest = claim
         try:
-            if response is None or releases_key(response.status_code):
+            if stored is None:
                 await self.log.release(scope, claim_id)
             else:
-                await self.log.complete(scope, claim_id, digest, stored_response(response))
+                await self.log.complete(scope, claim_id, digest, stored)
         except ge.GatewayError as exc:
             # The response stands; the key stays claimed until its lease runs out.
             log.warning("could not record the outcome of an idempotent request: %s", exc.detail)
