@@ -14,24 +14,27 @@ ASCII), are sent as generated, so their refusal is still checked.
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 
 import schemathesis
 
-from gateway.idempotency import MAX_KEY_CHARS
+from gateway.errors import InvalidIdempotencyKey
+from gateway.idempotency import MAX_KEY_CHARS, validate_key
 
 HEADER = "Idempotency-Key"
 INTAKE_PATH = "/v1/events"
 INTAKE_FIELD = "idempotency_key"
-_VALID_KEY = re.compile(r"[\x20-\x7E]+")
 _SUFFIX_BYTES = 8  # 16 hex digits
 
 
 def fresh(key: object) -> object:
     """`key` with a suffix no other request has; anything but a valid key comes back as is."""
-    if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not _VALID_KEY.fullmatch(key):
+    if not isinstance(key, str):
+        return key
+    try:
+        validate_key(key)
+    except InvalidIdempotencyKey:
         return key
     suffix = secrets.token_hex(_SUFFIX_BYTES)
     return f"{key[: MAX_KEY_CHARS - len(suffix) - 1]}-{suffix}"
