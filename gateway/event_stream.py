@@ -132,7 +132,7 @@ class EventStream(Response):
             # A rebalance puts a partition back at its committed offset, which is behind what this connection has
             # sent (it commits only on resume and behind the window): what was sent already is skipped.
             sent = connection.log.next_offsets
-            events = [e for e in result.events if e["offset"] >= sent.get(e["partition"], 0)]
+            events = [e for e in result.events if e.offset >= sent.get(e.partition, 0)]
             if not events:
                 connection.log.started(result.positions)
                 if time.monotonic() - quiet_since >= heartbeat_s:
@@ -142,17 +142,14 @@ class EventStream(Response):
             connection.buffered = len(events)
             firsts: dict[int, int] = {}
             for item in events:
-                firsts.setdefault(item["partition"], item["offset"])
+                firsts.setdefault(item.partition, item.offset)
             connection.log.started({**result.positions, **firsts})
             # Logged before the write: a record logged but never written is after anything a client can name.
-            folded = connection.log.sent((item["partition"], item["offset"]) for item in events)
-            documents = [orjson.dumps(item) for item in events]
-            frames = b"".join(
-                sse.event(data, event_id=item["eventId"]) for data, item in zip(documents, events, strict=True)
-            )
+            folded = connection.log.sent((item.partition, item.offset) for item in events)
+            frames = b"".join(sse.event(item.body, event_id=item.event_id) for item in events)
             await self._write(send, frames, stall_s)
             connection.buffered = 0
-            self._metrics.consumed(session.stream, len(events), sum(map(len, documents)))
+            self._metrics.consumed(session.stream, len(events), sum(len(item.body) for item in events))
             if folded:
                 await self._commit_folded(folded)
             quiet_since = time.monotonic()

@@ -29,7 +29,7 @@ from aiokafka import errors as ke
 from gateway import errors as ge
 from gateway.kafka import connect
 from gateway.kafka.translate import translate
-from gateway.records import render
+from gateway.records import Rendered, render
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,10 @@ _ASSIGNMENT_WAIT_S = 20.0
 
 @dataclass(slots=True)
 class PollResult:
-    events: list[dict[str, Any]]
+    events: list[Rendered]
     lag: int
     positions: dict[int, int]
-    size_bytes: int = 0  # the rendered JSON size of `events`
+    size_bytes: int = 0  # the JSON size of `events`
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -200,16 +200,17 @@ class ConsumerSession:
         batches: dict[TopicPartition, list[Any]] = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=limit)
         return batches
 
-    def _take(self, batches: dict[TopicPartition, list[Any]], max_bytes: int) -> tuple[list[dict[str, Any]], int]:
+    def _take(self, batches: dict[TopicPartition, list[Any]], max_bytes: int) -> tuple[list[Rendered], int]:
         """Render records up to `max_bytes`, and their size; seek back every partition whose records did not all
         fit."""
-        events: list[dict[str, Any]] = []
+        events: list[Rendered] = []
         used = 0
         full = False
         for tp in sorted(batches, key=lambda t: t.partition):
             for record in batches[tp]:
                 if not full:
-                    event, size = render(record)
+                    event = render(record)
+                    size = len(event.body) + 1  # and its comma
                     if not events or used + size <= max_bytes:
                         events.append(event)
                         used += size

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,7 +12,7 @@ from gateway import event_ids, queryparams
 from gateway.context import context
 from gateway.event_lookup import lookup
 from gateway.parameters import read_parameters
-from gateway.records import render
+from gateway.records import Rendered, render
 from gateway.responses import JSONResponse
 from gateway.tenancy import namespace
 from gateway.timefmt import iso_ms
@@ -70,7 +69,7 @@ async def poll(request: Request) -> Response:
         "nextOffsets": {str(p): o for p, o in positions.items()},
         "assignedPartitions": sorted(positions),
     }
-    return JSONResponse({"events": result.events, "metadata": metadata})
+    return JSONResponse({"events": [e.fragment for e in result.events], "metadata": metadata})
 
 
 async def existing_partition(request: Request, stream: str, partition: int) -> int:
@@ -90,8 +89,7 @@ async def get_event(request: Request) -> Response:
     record = None if position is None else await lookup(ctx.kafka, stream, position.partition, position.offset)
     if record is None:
         raise ge.EventNotFound(f"event {event_id!r} does not exist in stream {stream!r}")
-    event, _ = render(record)
-    return JSONResponse(event)
+    return JSONResponse(render(record).fragment)
 
 
 async def read_partition(request: Request) -> Response:
@@ -112,18 +110,19 @@ async def read_partition(request: Request) -> Response:
     if not start <= offset <= end:
         raise ge.InvalidOffset(f"offset {offset} is outside partition {partition}'s range [{start}, {end}]")
     records = await ctx.kafka.groups.read(stream, partition, offset, limit, timeout_ms)
-    events: list[dict[str, Any]] = []
+    events: list[Rendered] = []
     used = 0
     for record in records:
-        event, size = render(record)
+        event = render(record)
+        size = len(event.body) + 1
         if events and used + size > settings.consume_max_bytes:
             break
         events.append(event)
         used += size
     if events:
         ctx.metrics.consumed(stream, len(events), used)
-    next_offset = events[-1]["offset"] + 1 if events else offset
-    return JSONResponse({"events": events, "nextOffset": next_offset})
+    next_offset = events[-1].offset + 1 if events else offset
+    return JSONResponse({"events": [e.fragment for e in events], "nextOffset": next_offset})
 
 
 async def offsets_for_time(request: Request) -> Response:
