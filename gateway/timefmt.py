@@ -12,7 +12,10 @@ def _second(epoch_s: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(epoch_s))
 
 
+@lru_cache(maxsize=8192)
 def iso_ms(epoch_ms: int) -> str:
+    # The events of one batch share their millisecond (the gateway's clock when the request arrived), and so do
+    # most records of a poll: a cache hit is ~4x cheaper than formatting again.
     seconds, millis = divmod(epoch_ms, 1000)
     return f"{_second(seconds)}{millis:03d}Z"
 

@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as ke
@@ -50,8 +50,10 @@ class OutgoingRecord:
     partition: int | None = None
 
 
-@dataclass(slots=True, frozen=True)
-class Ack:
+class Ack(NamedTuple):
+    """Where Kafka wrote a record. A tuple: one is built per event on the batch path, where a frozen dataclass's
+    `__init__` (`object.__setattr__` per field) cost about 4x as much."""
+
     partition: int
     offset: int
     timestamp_ms: int
