@@ -16,6 +16,7 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
+from gateway import gc_tuning
 from gateway.context import GatewayContext
 from gateway.http_protocol import bounded_head_protocol
 from gateway.settings import Settings
@@ -29,6 +30,10 @@ class GatewayServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_drain: Callable[[], None]):
         super().__init__(config)
         self._on_drain = on_drain
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # the app's lifespan has started its Kafka clients by now
+        gc_tuning.settle()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._on_drain()
