@@ -30,18 +30,13 @@ from processors.runtime.records import KafkaEvent, decode_bytes, encode_event, h
 from processors.runtime.refusals import Refusals
 from processors.runtime.state import PUBLISH_INTERVAL_S, StatePublisher
 from processors.table_store import PartitionStore
-from processors.worker import FAILED_EXIT_CODE, worker_name
+from processors.worker import FAILED_EXIT_CODE, PRODUCER_LINGER_S, worker_name
 from schemas import dead_letters as dl
 from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC, WorkerStatus, processor_group
 
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL_S = 10.0
-
-#: Results, repartitioned events and changelog updates share produce requests for up to this long (Faust's
-#: default of 0 sends each in a request of its own). Safe across a kill -9 because a commit waits until every
-#: write it covers is acknowledged (`Outputs.guard_commits`), not only for Faust's inexact flush.
-PRODUCER_LINGER_S = 0.005
 
 
 class ProcessorRuntime:
