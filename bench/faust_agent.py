@@ -3,8 +3,8 @@
 It does what the processor spec of the benchmark says, the way one would write it by hand: parse each event,
 keep those whose `amount` is over 1000, repartition them by `userId` through a topic of its own, count them per
 user in one-minute tumbling windows of event time (a windowed table), and send every new count to the sink.
-Settings: the kafkagate worker's: `acks=all` and Faust's default producer linger (0), in-memory tables with a
-changelog, earliest offsets. `--linger-ms` sets a linger, to measure what batching the produce requests is worth.
+Settings: the kafkagate worker's: `acks=all`, in-memory tables with a changelog, earliest offsets; `--linger-ms`
+sets the producer linger (Faust's default is 0; `bench.processor` passes the worker's).
 
     python -m bench.faust_agent --bootstrap HOST:PORT --app-id ID --source TOPIC --sink TOPIC --partitions N
 """

@@ -8,7 +8,8 @@ the earliest offset, with a consumer group and a sink topic of its own:
 
 - kafkagate: `python -m processors.worker` on the spec filter `value.amount > 1000` → tumbling window of 60 s →
   count grouped by `userId` (`emit: changes`), the benchmark's "CEL filter + tumbling count";
-- Faust: `python -m bench.faust_agent`, the same pipeline written by hand.
+- Faust: `python -m bench.faust_agent`, the same pipeline written by hand, with the worker's producer linger
+  (`--faust-linger-ms` to change it).
 
 Both write one result per accepted event. The run samples the sink's end offsets every 0.2 s and times the
 span from 5% to 95% of the expected results (steady state: start-up and the last partial batch left out). It
@@ -45,6 +46,7 @@ from gateway.app import create_app
 from gateway.kafka.clients import KafkaClients
 from gateway.settings import Settings
 from gateway.timefmt import now_iso
+from processors.worker import PRODUCER_LINGER_S
 from schemas.processor_api import ProcessorRecord, spec_json
 from schemas.processors import ProcessorSpec
 
@@ -140,10 +142,10 @@ async def _kafkagate_argv(
     return [sys.executable, "-m", "processors.worker", "--record", str(path), "--bootstrap", bootstrap]
 
 
-def _faust_argv(bootstrap: str, source: str, sink: str) -> list[str]:
+def _faust_argv(bootstrap: str, source: str, sink: str, linger_ms: float) -> list[str]:
     return [
         *(sys.executable, "-m", "bench.faust_agent", "--bootstrap", bootstrap, "--app-id", f"faust-{sink}"),
-        *("--source", source, "--sink", sink, "--partitions", str(PARTITIONS)),
+        *("--source", source, "--sink", sink, "--partitions", str(PARTITIONS), "--linger-ms", str(linger_ms)),
     ]
 
 
@@ -207,7 +209,9 @@ def _tail(log: Path, chars: int = 3000) -> str:
 KAFKAGATE, FAUST = "kafkagate processor", "hand-written Faust agent"
 
 
-async def _measure(bootstrap: str, events: int, repeats: int, directory: Path) -> dict[str, list[Run]]:
+async def _measure(
+    bootstrap: str, events: int, repeats: int, directory: Path, faust_linger_ms: float
+) -> dict[str, list[Run]]:
     source = f"bench-processor-{uuid.uuid4().hex[:8]}"
     expected = await _fill(bootstrap, source, events)
     print(f"source: {events:,} events in {source} ({expected:,} pass the filter)", flush=True)
@@ -220,7 +224,7 @@ async def _measure(bootstrap: str, events: int, repeats: int, directory: Path) -
                     argv = await _kafkagate_argv(gateway, bootstrap, _spec(source, sink), directory)
             else:
                 await _create(bootstrap, sink)  # Faust creates the topics it reads, not the ones it only writes
-                argv = _faust_argv(bootstrap, source, sink)
+                argv = _faust_argv(bootstrap, source, sink, faust_linger_ms)
             run = await _race(bootstrap, Race(side, argv, sink, expected, events), directory / f"{sink}.log")
             done.append(run)
             cpu = "n/a" if run.cpu_us_per_event is None else f"{run.cpu_us_per_event:.1f} µs CPU/event"
@@ -246,13 +250,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bootstrap", help="an existing broker (default: start a throwaway one)")
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--faust-linger-ms",
+        type=float,
+        default=PRODUCER_LINGER_S * 1000,
+        help="the hand-written agent's producer linger (default: the kafkagate worker's)",
+    )
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="kafkagate-processor-bench-") as tmp,
         given_or_throwaway(args.bootstrap, Path(tmp)) as bootstrap,
     ):
         os.environ["KAFKAGATE_DATA_DIR"] = str(Path(tmp) / "processors")
-        _report(asyncio.run(_measure(bootstrap, args.events, args.repeats, Path(tmp))))
+        runs = _measure(bootstrap, args.events, args.repeats, Path(tmp), args.faust_linger_ms)
+        _report(asyncio.run(runs))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ Store layout, all values JSON-safe:
 
 - ``(group_key, window_start)`` → ``{"end": window_end, "state": aggregator state}``; ``window_start`` is None for
   an unwindowed aggregate.
-- ``(None, partition)`` → ``{"streamTime": ms, "appliedOffset": offset}``. Group keys are never null, so this key
-  cannot collide. Because it is written with the state it describes, an event replayed after a restart (offset ≤
-  appliedOffset) is recognised and ignored instead of being counted twice or reported late.
+- ``(None, partition)`` → ``{"streamTime": ms, "appliedOffset": offset, "sources": {source partition: offset}}``.
+  Group keys are never null, so this key cannot collide. Because it is written with the state it describes, an
+  event replayed after a restart (offset ≤ appliedOffset) is recognised and ignored instead of being counted twice
+  or reported late. ``sources`` holds the last *source* offset applied from each source partition (given to
+  ``apply``), which recognises an event that stage 1 forwarded again with a new offset; it is left out while empty.
 
 Closed windows are removed from the store, so state stays bounded. Under ``emit: final`` a closing window's entry
 is first replaced by its result, ``{"end": window_end, "final": {"value": …, "timestamp": ms}}``, and removed by
@@ -71,6 +73,7 @@ class WindowedAggregate:
         meta = store.get(self._meta_key) or {}
         self.stream_time_ms: int | None = meta.get("streamTime")
         self.applied_offset: int = meta.get("appliedOffset", -1)
+        self.sources: dict[int, int] = {int(p): o for p, o in (meta.get("sources") or {}).items()}
         self._schedule: CloseSchedule[StoreKey] = CloseSchedule()
         self._sessions: dict[GroupKey, set[int]] = {}
 
@@ -138,12 +141,26 @@ class WindowedAggregate:
         if entry is not None and "final" in entry:
             del self.store[key]
 
-    def apply(self, grouped: Grouped, offset: int) -> Update:
+    def source_applied(self, source_partition: int) -> int:
+        """The last source offset of ``source_partition`` applied here (-1 for none)."""
+        return self.sources.get(source_partition, -1)
+
+    def adopt_sources(self, applied: dict[int, int]) -> None:
+        """Take source offsets kept elsewhere (by an earlier release, outside the meta entry); the later wins.
+        Stored with the next event."""
+        for partition, offset in applied.items():
+            self.sources[partition] = max(offset, self.source_applied(partition))
+
+    def apply(self, grouped: Grouped, offset: int, source: tuple[int, int] | None = None) -> Update:
+        """Apply the event at ``offset`` of this partition's input; ``source`` is its (partition, offset) in the
+        source stream when the input is a repartition topic, recorded in the same write as the state."""
         if offset <= self.applied_offset:
             return Update((), (), self.stream_time_ms, replayed=True)
         time = grouped.event_time_ms
         self.stream_time_ms = time if self.stream_time_ms is None else max(self.stream_time_ms, time)
         self.applied_offset = offset
+        if source is not None:
+            self.sources[source[0]] = max(source[1], self.source_applied(source[0]))
         policy = self.stage.window
         late: list[Window] = []
         changed: list[Result] = []
@@ -165,8 +182,14 @@ class WindowedAggregate:
             failed = None
         results = [result for result in changed if policy is None or policy.emits_changes]
         results += self._close_due()
-        self.store[self._meta_key] = {"streamTime": self.stream_time_ms, "appliedOffset": self.applied_offset}
+        self._store_meta()
         return Update(tuple(results), tuple(late), self.stream_time_ms, failure=failed)
+
+    def _store_meta(self) -> None:
+        meta: dict[str, Any] = {"streamTime": self.stream_time_ms, "appliedOffset": self.applied_offset}
+        if self.sources:
+            meta["sources"] = {str(partition): offset for partition, offset in self.sources.items()}
+        self.store[self._meta_key] = meta
 
     def advance_to(self, stream_time_ms: int) -> tuple[Result, ...]:
         """Move stream time forward without an event (``idleCloseAfter``) and close what is due."""
@@ -174,7 +197,7 @@ class WindowedAggregate:
             return ()
         self.stream_time_ms = stream_time_ms
         results = self._close_due()
-        self.store[self._meta_key] = {"streamTime": self.stream_time_ms, "appliedOffset": self.applied_offset}
+        self._store_meta()
         return tuple(results)
 
     def _apply_session(self, grouped: Grouped, policy: WindowPolicy) -> tuple[list[Result], list[Window]]:

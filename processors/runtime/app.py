@@ -30,7 +30,7 @@ from processors.runtime.records import KafkaEvent, decode_bytes, encode_event, h
 from processors.runtime.refusals import Refusals
 from processors.runtime.state import PUBLISH_INTERVAL_S, StatePublisher
 from processors.table_store import PartitionStore
-from processors.worker import FAILED_EXIT_CODE, worker_name
+from processors.worker import FAILED_EXIT_CODE, PRODUCER_LINGER_S, worker_name
 from schemas import dead_letters as dl
 from schemas.processor_api import METRICS_INTERVAL_MS, METRICS_TOPIC, WorkerStatus, processor_group
 
@@ -46,6 +46,7 @@ class ProcessorRuntime:
         self.processor_id: str = record["processorId"]
         self.version: int = record["version"]
         self.worker = worker_name(index)
+        self.partitions = partitions
         datadir = Path(os.environ.get("KAFKAGATE_DATA_DIR", Path.home() / ".cache" / "kafkagate" / "processors"))
         (datadir / self.processor_id / str(index)).mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
@@ -64,6 +65,7 @@ class ProcessorRuntime:
             broker_session_timeout=10.0,
             broker_heartbeat_interval=3.0,
             producer_acks=-1,
+            producer_linger=PRODUCER_LINGER_S,
             # Defaults for the table's changelog; every topic of ours states `raw` explicitly.
             key_serializer=CODEC,
             value_serializer=CODEC,
@@ -253,6 +255,9 @@ class ProcessorRuntime:
         if aggregate is None:
             store = PartitionStore(self.table, partition)
             aggregate = WindowedAggregate(stage, store, partition)
+            # Source offsets an earlier release kept as `applied|<partition>|<source partition>` table entries.
+            legacy = {source: self.table.get(f"applied|{partition}|{source}") for source in range(self.partitions)}
+            aggregate.adopt_sources({source: offset for source, offset in legacy.items() if offset is not None})
             keys = store.keys_here()
             unreleased = aggregate.recover(keys)
             self._aggregates[partition] = aggregate
@@ -295,19 +300,20 @@ class ProcessorRuntime:
         # Stage 1 may re-send a repartitioned event after a crash (its source offset was not committed yet);
         # the copy has a new repartition offset but the same source position, which is what identifies it.
         source = grouped.event
-        applied_key = f"applied|{partition}|{source.partition}"
-        replayed = self.table.get(applied_key, -1) >= source.offset
-        update: Update | None = None if replayed else aggregate.apply(grouped, offset)
+        applied = aggregate.source_applied(source.partition)
+        replayed = applied >= source.offset
+        update: Update | None = (
+            None if replayed else aggregate.apply(grouped, offset, (source.partition, source.offset))
+        )
         if self.state is not None:
             # A replay publishes too: the state it finds may never have been published before a crash.
             closed = () if update is None else update.results
-            mark = (source.partition, max(source.offset, self.table.get(applied_key, -1)))
+            mark = (source.partition, max(source.offset, applied))
             self.state.applied(partition, aggregate, (*aggregate.current(grouped), *closed), mark)
         if update is None or update.replayed:
             if stage.window is None or stage.window.emits_changes:
                 await self.emit_results(aggregate, aggregate.current(grouped))
             return
-        self.table[applied_key] = source.offset
         if update.failure is not None:
             await self.refusals.settle(kafka_event, update.failure)
         elif update.late:

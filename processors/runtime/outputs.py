@@ -1,8 +1,14 @@
 """Every record a processor writes, and the commit guard that keeps a lost write from being committed past.
 
 Faust only logs a record the broker refused (its future fails; the source offset is still committed), which
-would lose the result. Every record the runtime writes goes through `Outputs.write`: a failed write stops the
-worker before another offset is committed (`Outputs.guard_commits` checks every write since the last commit).
+would lose the result. Every record the runtime writes goes through `Outputs.write`, and every table changelog
+update through Faust's `send_soon`, which `Outputs.guard_commits` taps: before an offset is committed, every
+write since the last commit must have been acknowledged, and a failed one stops the worker instead.
+
+Faust flushes its producer before committing, but that flush is not exact: its buffer of changelog updates
+gives up after 0.1 s without a message sent, and returns as soon as its queue is empty while the last update
+taken from it may not have reached aiokafka yet. Waiting on the writes themselves is exact, which is what lets
+the worker's producer linger: with a linger a commit waits up to the linger for the writes it covers.
 A refusal that retrying cannot fix (e.g. a timestamp the topic does not accept) reports the processor failed
 with the reason; anything else exits for a restart from the committed offsets.
 """
@@ -24,6 +30,9 @@ log = logging.getLogger(__name__)
 
 _IN_FLIGHT_PRUNE_AT = 10_000
 
+#: How long a commit waits for the writes it covers before the worker gives up and exits to be restarted.
+COMMIT_WAIT_S = 60.0
+
 
 class Outputs:
     """`report_failed(reason)` records the failure and publishes the worker's `failed` status."""
@@ -43,11 +52,14 @@ class Outputs:
 
     async def write(self, topic: str, **record: Any) -> Any:
         future = await self.topic(topic).send(**record)
+        self._track(topic, future)
+        return future
+
+    def _track(self, topic: str, future: Any) -> None:
         self._in_flight.append((topic, future))
         if len(self._in_flight) > _IN_FLIGHT_PRUNE_AT:
             # Writes without a commit to follow (idle-close ticks): keep only what is pending or failed.
             self._in_flight = [(t, f) for t, f in self._in_flight if write_error(f) is not None or not f.done()]
-        return future
 
     def failed(self, what: str, exc: BaseException) -> None:
         """Start stopping the worker (once): nothing is committed past a lost output."""
@@ -69,10 +81,21 @@ class Outputs:
     def guard_commits(self) -> None:
         consumer: Any = self.app.consumer
         commit = consumer._commit
+        producer: Any = self.app.producer
+        send_soon = producer.send_soon
+
+        def tracked_send_soon(message: Any) -> None:
+            # Table changelog updates: Faust's future of each resolves once the broker has it.
+            send_soon(message)
+            self._track(message.message.channel.get_topic_name(), message)
 
         async def guarded_commit(offsets: Any) -> bool:
             written, self._in_flight = self._in_flight, []
-            # Faust flushes the producer before committing, so every write here has its answer.
+            pending = [future for _, future in written if not future.done()]
+            if pending:
+                _, late = await asyncio.wait(pending, timeout=COMMIT_WAIT_S)
+                if late:
+                    self.failed("waiting for writes before a commit", TimeoutError())
             for topic, future in written:
                 error = write_error(future)
                 if error is not None:
@@ -81,4 +104,5 @@ class Outputs:
                 return False
             return bool(await commit(offsets))
 
+        producer.send_soon = tracked_send_soon
         consumer._commit = guarded_commit

@@ -6,9 +6,10 @@ neither hold up Faust's commits (which flush its producer) nor stop the worker w
 flush marks everything to be published again.
 
 Stage 1's "last source offset forwarded to each aggregate partition" is kept in the Faust table too
-(`forwarded|<source partition>|<aggregate partition>`), written in the source event's context like the
-`applied|...` marks of stage 2, so a worker that takes a source partition over (after a crash) publishes what
-its predecessor forwarded and a query never takes an event still in the repartition topic for a processed one.
+(`forwarded|<source partition>|<aggregate partition>`), written in the source event's context like the source
+offsets stage 2 applied (`WindowedAggregate.sources`, in the aggregate's meta entry), so a worker that takes a
+source partition over (after a crash) publishes what its predecessor forwarded and a query never takes an event
+still in the repartition topic for a processed one.
 """
 
 from __future__ import annotations
@@ -87,10 +88,7 @@ class StatePublisher:
                 value = entry["final"]["value"]
             results.append(Result(group_key, window, value, 0))
         self.book.results(partition, results)
-        for source in range(self.partitions):
-            applied = self.table.get(f"applied|{partition}|{source}")
-            if applied is not None:
-                self.book.progress(partition, aggregate.stream_time_ms, source, applied)
+        self._progress(partition, aggregate)
 
     def applied(
         self, partition: int, aggregate: WindowedAggregate, results: Iterable[Result], source: tuple[int, int]
@@ -101,10 +99,11 @@ class StatePublisher:
     def closed(self, partition: int, aggregate: WindowedAggregate, results: Iterable[Result]) -> None:
         """Windows closed without an event (idle close): their results and the new stream time."""
         self.book.results(partition, [r for r in results if r.window is not None])
-        for source in range(self.partitions):
-            applied = self.table.get(f"applied|{partition}|{source}")
-            if applied is not None:
-                self.book.progress(partition, aggregate.stream_time_ms, source, applied)
+        self._progress(partition, aggregate)
+
+    def _progress(self, partition: int, aggregate: WindowedAggregate) -> None:
+        for source, applied in aggregate.sources.items():
+            self.book.progress(partition, aggregate.stream_time_ms, source, applied)
 
     def forget(self, partitions: Iterable[int]) -> None:
         for partition in partitions:

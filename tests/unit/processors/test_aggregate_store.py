@@ -256,3 +256,28 @@ def test_current_values_of_sessions_and_of_an_unwindowed_aggregate() -> None:
     running.send("a", 2, measure=5)
     (result,) = running.aggregate.current(grouped("a", 2))
     assert result.value == {"userId": "a", "sum": 9}
+
+
+def test_source_offsets_are_stored_with_the_state_and_survive_a_restart() -> None:
+    feed = Feed(stage_of({"windowType": "tumbling", "duration": 10}))
+    feed.aggregate.apply(grouped("a", 1), 0, source=(2, 40))
+    feed.aggregate.apply(grouped("a", 2), 1, source=(0, 7))
+
+    assert feed.store[(None, 0)] == {"streamTime": 2, "appliedOffset": 1, "sources": {"2": 40, "0": 7}}
+    again, _ = restart(feed)
+    assert again.aggregate.source_applied(2) == 40
+    assert again.aggregate.source_applied(0) == 7
+    assert again.aggregate.source_applied(1) == -1
+    # Marks kept elsewhere by an earlier release: the later offset wins, and the next event stores them.
+    again.aggregate.adopt_sources({2: 30, 1: 5})
+    again.aggregate.apply(grouped("a", 3), 2, source=(0, 8))
+    assert again.store[(None, 0)]["sources"] == {"2": 40, "0": 8, "1": 5}
+
+
+def test_a_replayed_event_does_not_move_its_source_offset() -> None:
+    feed = Feed(stage_of({"windowType": "tumbling", "duration": 10}))
+    feed.aggregate.apply(grouped("a", 1), 0, source=(0, 40))
+    assert feed.aggregate.apply(grouped("a", 1), 0, source=(0, 41)).replayed
+    assert feed.aggregate.source_applied(0) == 40
+    assert feed.aggregate.advance_to(50) == ()
+    assert feed.store[(None, 0)] == {"streamTime": 50, "appliedOffset": 0, "sources": {"0": 40}}
