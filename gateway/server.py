@@ -16,10 +16,10 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
-from gateway import gc_tuning
 from gateway.context import GatewayContext
 from gateway.http_protocol import bounded_head_protocol
 from gateway.settings import Settings
+from processors import gc_tuning
 
 STARTUP_FAILURE = 3
 

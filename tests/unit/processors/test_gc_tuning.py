@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway import gc_tuning
+from processors import gc_tuning
 
 
 @pytest.fixture
