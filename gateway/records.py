@@ -10,17 +10,15 @@ headers alike), so a poison record never fails a poll.
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 import msgspec
 import orjson
 
 from gateway import event_ids
+from gateway.timefmt import iso_ms
 
-_PREFIX = event_ids.PREFIX.encode()
 _dumps = orjson.dumps
 _check_syntax = msgspec.json.Decoder(msgspec.Raw).decode
 _b64 = base64.b64encode
@@ -47,14 +45,13 @@ class Rendered(NamedTuple):
         return event_ids.encode(self.partition, self.offset)
 
     @property
+    def size(self) -> int:
+        """Its bytes in a response's list of events, the comma after it included."""
+        return len(self.body) + 1
+
+    @property
     def fragment(self) -> orjson.Fragment:
         return orjson.Fragment(self.body)
-
-
-@lru_cache(maxsize=4096)
-def _second(epoch_s: int) -> bytes:
-    # The records of one poll share a handful of seconds: each is formatted once (see gateway.timefmt).
-    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(epoch_s)).encode()
 
 
 def _text(raw: bytes, name: bytes) -> bytes:
@@ -93,7 +90,6 @@ def is_json(value: bytes) -> bool:
 def render(record: KafkaRecord) -> Rendered:
     """The event document for `record`. Its size on the wire is `len(rendered.body)`."""
     partition, offset = record.partition, record.offset
-    seconds, millis = divmod(record.timestamp, 1000)
     key, value = record.key, record.value
     if value is None:
         value_part = b',"value":null'
@@ -101,14 +97,11 @@ def render(record: KafkaRecord) -> Rendered:
         value_part = b',"value":' + value
     else:
         value_part = b',"value":"%b","valueEncoding":"base64"' % _b64(value)
-    body = b'{"eventId":"%b%d_%d","partition":%d,"offset":%d,"timestamp":"%b%03dZ",%b%b%b}' % (
-        _PREFIX,
+    body = b'{"eventId":"%b","partition":%d,"offset":%d,"timestamp":"%b",%b%b%b}' % (
+        event_ids.encode(partition, offset).encode(),
         partition,
         offset,
-        partition,
-        offset,
-        _second(seconds),
-        millis,
+        iso_ms(record.timestamp).encode(),
         b'"key":null' if key is None else _text(key, b"key"),
         value_part,
         _headers(record.headers) if record.headers else b',"headers":{}',

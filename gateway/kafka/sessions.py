@@ -210,10 +210,9 @@ class ConsumerSession:
             for record in batches[tp]:
                 if not full:
                     event = render(record)
-                    size = len(event.body) + 1  # and its comma
-                    if not events or used + size <= max_bytes:
+                    if not events or used + event.size <= max_bytes:
                         events.append(event)
-                        used += size
+                        used += event.size
                         continue
                     full = True
                 # The first record of this partition that was not returned: read it again next poll.

@@ -114,11 +114,10 @@ async def read_partition(request: Request) -> Response:
     used = 0
     for record in records:
         event = render(record)
-        size = len(event.body) + 1
-        if events and used + size > settings.consume_max_bytes:
+        if events and used + event.size > settings.consume_max_bytes:
             break
         events.append(event)
-        used += size
+        used += event.size
     if events:
         ctx.metrics.consumed(stream, len(events), used)
     next_offset = events[-1].offset + 1 if events else offset
