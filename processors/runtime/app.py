@@ -17,12 +17,13 @@ from aiokafka.errors import KafkaError
 from processors.aggregate_store import Result, Update, WindowedAggregate
 from processors.events import Event
 from processors.executor import Executor, Failed, Grouped, Passed
+from processors.faults import fault_point
 from processors.housekeeping import Housekeeper
 from processors.lookups import LookupTables
 from processors.metrics import WorkerMetrics
 from processors.plan import Plan
 from processors.runtime.codec import CODEC
-from processors.runtime.faults import ProcessorFailed
+from processors.runtime.faults import STALLED_EXIT_CODE, ProcessorFailed
 from processors.runtime.finals import FinalDelivery
 from processors.runtime.outputs import Outputs
 from processors.runtime.positions import Positions
@@ -170,6 +171,14 @@ class ProcessorRuntime:
             # Stop here without committing past the event that failed; the supervisor keeps it stopped.
             await self.app.producer.flush()
             os._exit(FAILED_EXIT_CODE)
+        except Exception:
+            # A bug, or a table write Faust refused (PartitionsMismatch while a changelog topic is new). Faust
+            # would restart the agent in place and read on past the event; exiting restarts the worker from its
+            # committed offsets instead, so the event is handled again and nothing is skipped.
+            log.exception(
+                "handling %s[%s]@%s failed; restarting the worker", message.topic, message.partition, message.offset
+            )
+            os._exit(STALLED_EXIT_CODE)
         self.positions.mark_handled(message.topic, message.partition, message.offset)
         if message.topic == self.plan.topics.source:
             self.metrics.processed(int(message.timestamp * 1000))
@@ -296,6 +305,7 @@ class ProcessorRuntime:
         stage = self.plan.aggregate
         assert stage is not None  # noqa: S101 - only called for plans with an aggregate
         aggregate = await self._aggregate_for(partition)
+        fault_point("aggregate")
         self._last_event_wall[partition] = int(time.time() * 1000)
         # Stage 1 may re-send a repartitioned event after a crash (its source offset was not committed yet);
         # the copy has a new repartition offset but the same source position, which is what identifies it.
@@ -368,14 +378,7 @@ class ProcessorRuntime:
     # --- metrics -----------------------------------------------------------------------------------------
 
     async def report(self, status: WorkerStatus | None = None) -> None:
-        lag = 0
-        consumer = self.app.consumer
-        for tp in consumer.assignment():
-            if tp.topic != self.plan.topics.source:
-                continue
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                lag += max(0, highwater - self.positions.next_offset(tp))
+        lag = self.positions.lag(self.plan.topics.source)
         snapshot = self.metrics.snapshot(
             processor_id=self.processor_id,
             version=self.version,

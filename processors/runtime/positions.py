@@ -88,3 +88,13 @@ class Positions:
     def next_offset(self, tp: Any) -> int:
         """The next offset that exists and still has to be handled."""
         return max(self.start_offset(tp), self._log_start.get((tp.topic, tp.partition), 0))
+
+    def lag(self, topic: str) -> int:
+        """Records waiting to be handled on this worker's partitions of `topic`."""
+        consumer: Any = self.app.consumer
+        waiting = 0
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp) if tp.topic == topic else None
+            if highwater is not None:
+                waiting += max(0, highwater - self.next_offset(tp))
+        return waiting
