@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -119,6 +120,10 @@ class ProcessorRuntime:
         app.on_before_shutdown.connect(self._stop_clients)
 
     async def _start_clients(self) -> None:
+        # Faust's Monitor sensor keeps per-event, per-message and per-send statistics for its web views, which
+        # workers do not serve (`WorkerMetrics` reports what the API shows): 232 to 212 µs of CPU per source event.
+        with contextlib.suppress(KeyError):
+            self.app.sensors.remove(self.app.monitor)
         self.outputs.guard_commits()
         await self.housekeeper.start()
         await self.lookups.start()
