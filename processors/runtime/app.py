@@ -124,7 +124,7 @@ class ProcessorRuntime:
         # workers do not serve (`WorkerMetrics` reports what the API shows): 232 to 212 µs of CPU per source event.
         with contextlib.suppress(KeyError):
             self.app.sensors.remove(self.app.monitor)
-        self.outputs.guard_commits()
+        self.outputs.guard_commits(before=None if self.state is None else self.state.write_marks)
         await self.housekeeper.start()
         await self.lookups.start()
         if self.state is not None:
@@ -157,7 +157,10 @@ class ProcessorRuntime:
         revoked: set[Any] = args[0] if args else set()
         self.positions.forget(revoked)
         if self.state is not None:
-            self.state.forget(tp.partition for tp in revoked if tp.topic in self._aggregated_topics())
+            self.state.forget(
+                [tp.partition for tp in revoked if tp.topic in self._aggregated_topics()],
+                [tp.partition for tp in revoked if tp.topic == self.plan.topics.source],
+            )
 
     async def _guard(self, handler: Any, event: KafkaEvent) -> None:
         message = event.message

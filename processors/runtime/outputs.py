@@ -78,7 +78,8 @@ class Outputs:
             await asyncio.wait_for(self.app.producer.flush(), 5)
         os._exit(FAILED_EXIT_CODE)
 
-    def guard_commits(self) -> None:
+    def guard_commits(self, before: Callable[[], None] | None = None) -> None:
+        """`before()` runs first in every commit: writes it makes (through Faust's producer) are waited for too."""
         consumer: Any = self.app.consumer
         commit = consumer._commit
         producer: Any = self.app.producer
@@ -90,6 +91,8 @@ class Outputs:
             self._track(message.message.channel.get_topic_name(), message)
 
         async def guarded_commit(offsets: Any) -> bool:
+            if before is not None:
+                before()
             written, self._in_flight = self._in_flight, []
             pending = [future for _, future in written if not future.done()]
             if pending:

@@ -6,10 +6,12 @@ neither hold up Faust's commits (which flush its producer) nor stop the worker w
 flush marks everything to be published again.
 
 Stage 1's "last source offset forwarded to each aggregate partition" is kept in the Faust table too
-(`forwarded|<source partition>|<aggregate partition>`), written in the source event's context like the source
-offsets stage 2 applied (`WindowedAggregate.sources`, in the aggregate's meta entry), so a worker that takes a
-source partition over (after a crash) publishes what its predecessor forwarded and a query never takes an event
-still in the repartition topic for a processed one.
+(`forwarded|<source partition>|<aggregate partition>`, in the source partition's changelog partition), so a worker
+that takes a source partition over (after a crash) publishes what its predecessor forwarded and a query never
+takes an event still in the repartition topic for a processed one. The marks are written before each offset
+commit (`write_marks`, which the commit guard calls and then waits for), not per event: a commit covers only
+events whose marks are acknowledged, which is all a successor needs, at one changelog record per partition and
+commit instead of one per event.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class StatePublisher:
         self.partitions = partitions
         self.book = StateBook(processor_id, stage.window)
         self._forwarded: dict[int, dict[int, int]] = {}
+        self._unmarked: set[int] = set()  # source partitions whose marks changed since `write_marks`
         self._partitioner = DefaultPartitioner()
         self._all = list(range(partitions))
 
@@ -67,7 +70,19 @@ class StatePublisher:
         with Kafka's default partitioner, as this does, without waiting for metadata."""
         aggregate_partition = int(self._partitioner(key, self._all, self._all))
         self._forwarded_of(source_partition)[aggregate_partition] = offset
-        self.table[f"forwarded|{source_partition}|{aggregate_partition}"] = offset
+        self._unmarked.add(source_partition)
+
+    def write_marks(self) -> None:
+        """Send the forwarded marks that changed to the table's changelog, each to its source partition's
+        changelog partition (no event context needed); the commit guard waits for them before committing."""
+        data = self.table.data
+        for source in sorted(self._unmarked):
+            for aggregate_partition, offset in self._forwarded.get(source, {}).items():
+                key = f"forwarded|{source}|{aggregate_partition}"
+                if data.get(key) != offset:
+                    data[key] = offset
+                    self.table.send_changelog(source, key, offset)
+        self._unmarked.clear()
 
     def handled(self, source_partition: int, offset: int) -> None:
         self.book.handled(source_partition, offset, dict(self._forwarded_of(source_partition)))
@@ -105,9 +120,13 @@ class StatePublisher:
         for source, applied in aggregate.sources.items():
             self.book.progress(partition, aggregate.stream_time_ms, source, applied)
 
-    def forget(self, partitions: Iterable[int]) -> None:
-        for partition in partitions:
+    def forget(self, aggregate_partitions: Iterable[int], source_partitions: Iterable[int]) -> None:
+        """Revoked partitions: another worker publishes them now. Marks not yet written are written first (a
+        revocation commits before it gets here, so there should be none), never after."""
+        self.write_marks()
+        for partition in aggregate_partitions:
             self.book.forget(partition)
+        for partition in source_partitions:
             self._forwarded.pop(partition, None)
 
     async def start(self) -> None:

@@ -104,3 +104,27 @@ async def test_writes_after_a_commit_are_left_to_the_next_one(guarded: tuple[_Ap
     assert not commit.done()
     later.set_result(None)
     assert await commit is True
+
+
+async def test_what_runs_before_a_commit_writes_first_and_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def stay(self: Outputs, *, retriable: bool) -> None:
+        return None
+
+    monkeypatch.setattr(Outputs, "_stop_after_failure", stay)
+    app = _App()
+    outputs = Outputs(app, _no_report)
+    marks: list[_Update] = []
+
+    def write_marks() -> None:
+        mark = _Update()
+        marks.append(mark)
+        app.producer.send_soon(mark)
+
+    outputs.guard_commits(before=write_marks)
+    commit = asyncio.ensure_future(app.consumer._commit({"source-0": 3}))
+    await asyncio.sleep(0.05)
+    assert len(marks) == 1
+    assert not commit.done()
+    marks[0].set_result(None)
+    assert await commit is True
+    assert app.consumer.committed == [{"source-0": 3}]
