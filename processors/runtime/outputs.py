@@ -50,8 +50,20 @@ class Outputs:
             self._topics[name] = self.app.topic(name, key_serializer="raw", value_serializer="raw", internal=False)
         return self._topics[name]
 
-    async def write(self, topic: str, **record: Any) -> Any:
-        future = await self.topic(topic).send(**record)
+    async def write(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any:
+        """Hand one record to Faust's producer (its aiokafka producer, with the worker's linger) and track it;
+        returns the future of its acknowledgement. Records go straight to the producer, not through a Faust
+        topic's `send`, whose channel, message wrappers and sensor calls add nothing here."""
+        future = await self.app.producer.send(topic, key, value, partition, timestamp, headers)
         self._track(topic, future)
         return future
 
