@@ -6,7 +6,10 @@ Guarantees that other REST gateways have been burned on:
   response byte cap are un-read by seeking the partition back to the first one not returned.
 - Idle members leave the group after `consumer_idle_timeout_ms`; the number of live members is bounded.
 - `autoCommit` commits what a poll returned only when the *next* poll arrives (at-least-once): a client that
-  dies mid-batch gets the batch again.
+  dies mid-batch gets the batch again. It commits only the partitions the member still holds: one that moved in
+  a rebalance is read again by its new owner from the group's last commit (committing it would be refused).
+- After a full poll the member reads its next batch ahead (`read_ahead`), so a client draining a backlog never
+  waits for the gateway to fetch and render; what a poll returns and commits is the same as without it.
 - On shutdown (`SessionManager.drain`) a long poll stops waiting and answers with what is buffered, so the
   gateway can finish every request in flight instead of cutting polls that would wait out their timeout.
 - A member made for an event-stream connection (`pushed`) belongs to that connection alone: polls refuse it, and
@@ -28,8 +31,9 @@ from aiokafka import errors as ke
 
 from gateway import errors as ge
 from gateway.kafka import connect
+from gateway.kafka.read_ahead import Batch, ReadAhead, take
 from gateway.kafka.translate import translate
-from gateway.records import Rendered, render
+from gateway.records import Rendered
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self._session.assigned.clear()
+        self._session.read_ahead.drop()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         await self._session.on_assigned(set(assigned))
@@ -87,6 +92,7 @@ class ConsumerSession:
             auto_offset_reset=reset,
             max_poll_interval_ms=settings.consumer_idle_timeout_ms + 60_000,
         )
+        self.read_ahead = ReadAhead(self.consumer, stream)
         self.lock = asyncio.Lock()
         self.assigned: set[TopicPartition] = set()
         self.committed: dict[TopicPartition, int] = {}
@@ -119,6 +125,7 @@ class ConsumerSession:
 
     async def close(self) -> None:
         self.closed = True
+        await self.read_ahead.close()
         await self.consumer.stop()
 
     def committed_at(self, partition: int) -> int | None:
@@ -134,24 +141,30 @@ class ConsumerSession:
         """Call with `lock` held."""
         await self._wait_assigned()
         try:
-            if auto_commit and self._uncommitted:
-                await self._commit(dict(self._uncommitted))
-            self._uncommitted.clear()
+            await self.read_ahead.settle()
+            # What the last poll returned, for the partitions this member still holds: a partition that moved in a
+            # rebalance is read again by its new owner from the group's last commit.
+            returned, self._uncommitted = self._uncommitted, {}
+            held = {tp: offset for tp, offset in returned.items() if tp in self.assigned}
+            if auto_commit and held:
+                await self._commit(held)
             if seek is not None:
+                self.read_ahead.unread()
                 await self._seek_all(seek)
-            batches = await self._fetch(limit, timeout_ms)
-            events, size_bytes = self._take(batches, max_bytes)
+            batch = await self._next_batch(limit, timeout_ms, max_bytes)
             positions = {tp.partition: await self.consumer.position(tp) for tp in sorted(self.assigned)}
             if auto_commit:
                 self._uncommitted = {TopicPartition(self.stream, p): o for p, o in positions.items()}
             lag = await self._lag(positions)
+            if batch.full and not self._draining.is_set():
+                self.read_ahead.start(limit, max_bytes)
         except ge.GatewayError:
             raise
         except Exception as exc:
             raise translate(exc, stream=self.stream) from exc
         finally:
             self.touch()
-        return PollResult(events, lag, positions, size_bytes)
+        return PollResult(batch.events, lag, positions, batch.size_bytes)
 
     async def _wait_assigned(self) -> None:
         try:
@@ -164,6 +177,8 @@ class ConsumerSession:
         """Commit `offsets` (partition -> next offset) for the partitions this member holds and read on from there,
         leaving partitions other members hold alone (call with `lock` held)."""
         await self._wait_assigned()
+        await self.read_ahead.settle()
+        self.read_ahead.unread()
         held = {tp: offsets[tp.partition] for tp in sorted(self.assigned) if tp.partition in offsets}
         try:
             if held:
@@ -200,25 +215,15 @@ class ConsumerSession:
         batches: dict[TopicPartition, list[Any]] = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=limit)
         return batches
 
-    def _take(self, batches: dict[TopicPartition, list[Any]], max_bytes: int) -> tuple[list[Rendered], int]:
-        """Render records up to `max_bytes`, and their size; seek back every partition whose records did not all
-        fit."""
-        events: list[Rendered] = []
-        used = 0
-        full = False
-        for tp in sorted(batches, key=lambda t: t.partition):
-            for record in batches[tp]:
-                if not full:
-                    event = render(record)
-                    if not events or used + event.size <= max_bytes:
-                        events.append(event)
-                        used += event.size
-                        continue
-                    full = True
-                # The first record of this partition that was not returned: read it again next poll.
-                self.consumer.seek(tp, record.offset)
-                break
-        return events, used
+    async def _next_batch(self, limit: int, timeout_ms: int, max_bytes: int) -> Batch:
+        """The batch read ahead for these limits, topped up from what is buffered when it is short; otherwise a
+        fetch that waits up to `timeout_ms` for records."""
+        batch = self.read_ahead.claim(limit, max_bytes)
+        if batch is None:
+            return take(self.consumer, await self._fetch(limit, timeout_ms), max_bytes, Batch(), limit)
+        if not batch.full:
+            take(self.consumer, await self._getmany(limit - len(batch.events), 0), max_bytes, batch, limit)
+        return batch
 
     async def _seek_all(self, seek: Seek) -> None:
         tps = sorted(self.assigned, key=lambda t: t.partition)
