@@ -21,7 +21,7 @@ from aiokafka import errors as ke
 from gateway import errors as ge
 from gateway.kafka.replicas import InsyncReplicas
 from gateway.kafka.translate import translate
-from gateway.partitioner import partition_for_key
+from gateway.partitioner import partition_for_key, partitions_for_keys
 from gateway.settings import Compression, Settings
 
 log = logging.getLogger(__name__)
@@ -293,11 +293,18 @@ class EventProducer:
         Records with neither partition nor key all go to `sticky`."""
         open_batches: dict[int, _Batch] = {}
         sealed: list[_Batch] = []
+        keyed: list[int] = []
+        keys: list[bytes] = []
+        for index, record in enumerate(records):
+            if record.partition is None and record.key is not None:
+                keyed.append(index)
+                keys.append(record.key)
+        by_key = dict(zip(keyed, partitions_for_keys(keys, partitions), strict=True))  # hashed together: fast
         for index, record in enumerate(records):
             if record.partition is not None:
                 partition = record.partition
             elif record.key is not None:
-                partition = partition_for_key(record.key, partitions)
+                partition = by_key[index]
             else:
                 partition = sticky
             batch = open_batches.get(partition)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
 import orjson
 import pytest
+from aiokafka.partitioner import murmur2 as kafka_murmur2
 
 from gateway.partitioner import partition_for_key
 from tests.conftest import Broker
@@ -80,6 +82,22 @@ async def test_partition_key_uses_murmur2_and_explicit_partition_wins(
     records = await read_all(kafka_bootstrap, stream, 21)
     by_value = {orjson.loads(r.value): r.partition for r in records if r.value != b"1"}
     assert by_value == placed
+
+
+async def test_a_batch_places_every_key_where_kafkas_own_partitioner_would(
+    gateway: httpx.AsyncClient, new_stream: NewStream, kafka_bootstrap: str
+) -> None:
+    # Keys of many lengths, most of them numerous enough to be hashed together; aiokafka's murmur2 (written
+    # independently of the gateway's) is the oracle, and the records are read back from the topic.
+    stream = await new_stream(partitions=7)
+    keys = [f"{'k' * (i % 9)}{uuid.UUID(int=i)}" for i in range(300)] + [f"u{i}" for i in range(40)] + ["", "é"]
+    events = [{"key": key, "value": {"i": i}} for i, key in enumerate(keys)]
+    response = await gateway.post(f"/api/v1/streams/{stream}/events/batch", json={"events": events})
+    assert response.status_code == 200, response.text
+    expected = [(kafka_murmur2(key.encode()) & 0x7FFFFFFF) % 7 for key in keys]
+    assert [result["partition"] for result in response.json()["results"]] == expected
+    records = await read_all(kafka_bootstrap, stream, len(keys))
+    assert sorted((orjson.loads(r.value)["i"], r.partition) for r in records) == list(enumerate(expected))
 
 
 async def test_epoch_ms_timestamp_and_default_now(
