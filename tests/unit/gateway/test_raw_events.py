@@ -82,6 +82,10 @@ def test_a_batch_is_accepted_whole_or_declined_whole() -> None:
         (b'{"n": -1e+2}', True),
         (b'{"n":1234567890123456789}', True),
         (b'{"n":123456789012345678,"s":"1e5"}', False),
+        (b'{"n":-1234567890123456789}', True),
+        (b'{"n":1E5}', True),
+        (b'{"n":-123456789012345678}', False),  # a sign and 18 digits: 19 screened zeros, cleared by the regex
+        (b'{"s":"--------------------","t":"+1-555-0100"}', False),  # dashes and signs in strings: cleared too
     ],
 )
 def test_numbers_the_full_path_may_refuse_are_found_and_hex_in_strings_is_not(value: bytes, risky: bool) -> None:
