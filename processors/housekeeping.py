@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
@@ -106,6 +108,37 @@ class Housekeeper:
         finally:
             await consumer.stop()
         return found
+
+    async def holds_records(self, tp: TopicPartition, start: int, end: int, *, wait_s: float = 10.0) -> bool:
+        """Whether ``tp`` holds a record at an offset from ``start`` to ``end - 1``. Offsets taken by transaction
+        markers or emptied by compaction hold none. When the read does not get that far in ``wait_s``, the
+        answer is yes: the caller restarts rather than assume nothing is there."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            consumer.seek(tp, start)
+            deadline = time.monotonic() + wait_s
+            while await consumer.position(tp) < end:
+                batches = await consumer.getmany(tp, timeout_ms=500)
+                if any(record.offset < end for record in batches.get(tp, [])):
+                    return True
+                if time.monotonic() > deadline:
+                    return True
+        finally:
+            await consumer.stop()
+        return False
+
+    async def purge_assigned(self, assignment: Iterable[Any], topic: str) -> None:
+        """`purge` the partitions of `topic` in `assignment` (the worker's), logging a failure instead of raising:
+        purging is housekeeping, and the next interval tries again."""
+        mine = [TopicPartition(tp.topic, tp.partition) for tp in assignment if tp.topic == topic]
+        try:
+            await self.purge(mine)
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.warning("could not purge %s: %r", topic, exc)
 
     async def purge(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Delete the records below the group's committed offset; returns the new log start per partition."""

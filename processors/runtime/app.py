@@ -12,7 +12,6 @@ from typing import Any
 
 import faust
 import orjson
-from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from processors.aggregate_store import Result, Update, WindowedAggregate
@@ -138,14 +137,8 @@ class ProcessorRuntime:
             await self.state.stop()
 
     async def _purge_repartition(self) -> None:
-        name = self.plan.topics.repartition
-        if name is None:
-            return
-        mine = [TopicPartition(tp.topic, tp.partition) for tp in self.app.consumer.assignment() if tp.topic == name]
-        try:
-            await self.housekeeper.purge(mine)
-        except Exception as exc:  # noqa: BLE001 - purging is housekeeping; the next interval tries again
-            log.warning("could not purge %s: %r", name, exc)
+        if self.plan.topics.repartition is not None:
+            await self.housekeeper.purge_assigned(self.app.consumer.assignment(), self.plan.topics.repartition)
 
     async def _report_tick(self) -> None:
         await self.report()
@@ -166,6 +159,8 @@ class ProcessorRuntime:
         message = event.message
         if self.outputs.failure is not None:
             await asyncio.Event().wait()  # the worker is stopping: handle nothing more
+        if self.positions.unchecked(message.tp):
+            await self.positions.check_first(message.tp, message.offset)
         try:
             await handler(event)
         except KafkaError as exc:

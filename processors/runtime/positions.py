@@ -31,6 +31,7 @@ class Positions:
         self._expired_warned: set[tuple[str, int]] = set()
         self.handled: dict[tuple[str, int], int] = {}
         self._progress_at = time.monotonic()
+        self._checked: set[tuple[str, int]] = set()  # partitions whose first record since assignment was checked
 
     def mark_handled(self, topic: str, partition: int, offset: int) -> None:
         self.handled[(topic, partition)] = offset
@@ -39,7 +40,43 @@ class Positions:
     def forget(self, revoked: set[Any]) -> None:
         # Where this worker stopped reading says nothing once another worker has read on.
         for tp in revoked:
-            self.handled.pop((tp.topic, tp.partition), None)
+            key = (tp.topic, tp.partition)
+            self.handled.pop(key, None)
+            self._checked.discard(key)
+
+    def unchecked(self, tp: tuple[str, int]) -> bool:
+        """Whether the next record of `tp` is its first since it was assigned (then `check_first` it)."""
+        return tp not in self._checked
+
+    async def check_first(self, tp: tuple[str, int], offset: int) -> None:
+        """Exit for a restart instead of handling the first record after an assignment when records before it
+        were never handled.
+
+        Faust's consumer can lose a record it fetched around an assignment (seen after a kill -9: the first
+        source record after the committed offset never reached the stream) and then commit past it: its gap
+        check takes the committed offset, which is the next offset to read, for the last one read. Handling the
+        next record would be as bad as committing: the aggregate recognises replays by the highest source offset
+        it applied, so a lost record read again later would count as one. The first record handled after an
+        assignment must therefore be at the committed offset, or the offsets between must hold no records
+        (transaction markers, compaction); otherwise the worker exits and its successor reads from the
+        committed offset.
+        """
+        topic, partition = tp
+        self._checked.add((topic, partition))
+        consumer: Any = self.app.consumer
+        committed: int | None = consumer._committed_offset.get(tp)
+        if committed is None or committed < 0 or offset <= committed:
+            return
+        if await self.housekeeper.holds_records(TopicPartition(topic, partition), committed, offset):
+            log.error(
+                "records %d..%d of %s[%d] were never handled; restarting the worker to read them from the "
+                "committed offset",
+                committed,
+                offset - 1,
+                topic,
+                partition,
+            )
+            os._exit(STALLED_EXIT_CODE)
 
     async def watchdog(self) -> None:
         """Exit when records wait on an assigned partition but nothing was handled for `STALL_AFTER_S`.
