@@ -303,9 +303,7 @@ async def test_emit_final_once_when_the_worker_dies_around_the_sink_write(
     del spec["operations"][1]  # no enrichment: group by the raw userId
     processor_id = await rig.create(spec)
 
-    async def worker_pid() -> int | None:
-        worker = rig.supervisor.workers.get((processor_id, 0))
-        return worker.process.pid if worker is not None and worker.process is not None else None
+    worker_pid = worker_pid_of(rig, processor_id)
 
     first_pid = await wait_for(worker_pid, 30, "the worker to start")
 
@@ -351,9 +349,7 @@ async def test_a_handler_that_raises_restarts_the_worker_and_skips_nothing(
     del spec["operations"][1]  # no enrichment: group by the raw userId
     processor_id = await rig.create(spec)
 
-    async def worker_pid() -> int | None:
-        worker = rig.supervisor.workers.get((processor_id, 0))
-        return worker.process.pid if worker is not None and worker.process is not None else None
+    worker_pid = worker_pid_of(rig, processor_id)
 
     first_pid = await wait_for(worker_pid, 30, "the worker to start")
     sent = Counter({"a": 4, "b": 3})
@@ -416,6 +412,16 @@ async def test_second_processor_does_not_disturb_the_first(rig: Rig) -> None:
 
     doubled = await wait_for(await_records(rig.bootstrap, second_sink, 40), 90, "the second processor's output")
     assert sorted(orjson.loads(r.value)["double"] for r in doubled) == [2 * n for n in range(40)]
+
+
+def worker_pid_of(rig: Rig, processor_id: str) -> Callable[[], Awaitable[int | None]]:
+    """The pid of the processor's worker 0 right now (None while it has none)."""
+
+    async def worker_pid() -> int | None:
+        worker = rig.supervisor.workers.get((processor_id, 0))
+        return worker.process.pid if worker is not None and worker.process is not None else None
+
+    return worker_pid
 
 
 def await_records(bootstrap: str, topic: str, count: int) -> Callable[[], Awaitable[list[Any]]]:
