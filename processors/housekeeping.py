@@ -10,9 +10,10 @@ source's retention before the processor read them can never be handled, and are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -83,36 +84,9 @@ class Housekeeper:
         ordered = sorted(partitions)
         return int(DefaultPartitioner()(key, ordered, ordered))
 
-    async def find(
-        self, tp: TopicPartition, start: int, wanted: set[tuple[bytes | None, bytes]]
-    ) -> set[tuple[bytes | None, bytes]]:
-        """Which of the ``wanted`` (key, value) records ``tp`` holds at ``start`` or later: one read of the
-        partition up to its current end, however many records are looked for."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-        )
-        found: set[tuple[bytes | None, bytes]] = set()
-        await consumer.start()
-        try:
-            consumer.assign([tp])
-            end = (await consumer.end_offsets([tp]))[tp]
-            if end > start:
-                consumer.seek(tp, start)
-            while end > start and found != wanted and await consumer.position(tp) < end:
-                batches = await consumer.getmany(tp, timeout_ms=1000)
-                found.update(
-                    (record.key, record.value)
-                    for record in batches.get(tp, [])
-                    if record.offset < end and (record.key, record.value) in wanted
-                )
-        finally:
-            await consumer.stop()
-        return found
-
-    async def holds_records(self, tp: TopicPartition, start: int, end: int, *, wait_s: float = 10.0) -> bool:
-        """Whether ``tp`` holds a record at an offset from ``start`` to ``end - 1``. Offsets taken by transaction
-        markers or emptied by compaction hold none. When the read does not get that far in ``wait_s``, the
-        answer is yes: the caller restarts rather than assume nothing is there."""
+    @contextlib.asynccontextmanager
+    async def _reader(self, tp: TopicPartition, start: int) -> AsyncIterator[AIOKafkaConsumer]:
+        """A group-less consumer of ``tp`` alone, placed at ``start`` (at the log start if that was deleted)."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
         )
@@ -120,6 +94,32 @@ class Housekeeper:
         try:
             consumer.assign([tp])
             consumer.seek(tp, start)
+            yield consumer
+        finally:
+            await consumer.stop()
+
+    async def find(
+        self, tp: TopicPartition, start: int, wanted: set[tuple[bytes | None, bytes]]
+    ) -> set[tuple[bytes | None, bytes]]:
+        """Which of the ``wanted`` (key, value) records ``tp`` holds at ``start`` or later: one read of the
+        partition up to its current end, however many records are looked for."""
+        found: set[tuple[bytes | None, bytes]] = set()
+        async with self._reader(tp, start) as consumer:
+            end = (await consumer.end_offsets([tp]))[tp]
+            while end > start and found != wanted and await consumer.position(tp) < end:
+                batches = await consumer.getmany(tp, timeout_ms=1000)
+                found.update(
+                    (record.key, record.value)
+                    for record in batches.get(tp, [])
+                    if record.offset < end and (record.key, record.value) in wanted
+                )
+        return found
+
+    async def holds_records(self, tp: TopicPartition, start: int, end: int, *, wait_s: float = 10.0) -> bool:
+        """Whether ``tp`` holds a record at an offset from ``start`` to ``end - 1``. Offsets taken by transaction
+        markers or emptied by compaction hold none. When the read does not get that far in ``wait_s``, the
+        answer is yes: the caller restarts rather than assume nothing is there."""
+        async with self._reader(tp, start) as consumer:
             deadline = time.monotonic() + wait_s
             while await consumer.position(tp) < end:
                 batches = await consumer.getmany(tp, timeout_ms=500)
@@ -127,8 +127,6 @@ class Housekeeper:
                     return True
                 if time.monotonic() > deadline:
                     return True
-        finally:
-            await consumer.stop()
         return False
 
     async def purge_assigned(self, assignment: Iterable[Any], topic: str) -> None:

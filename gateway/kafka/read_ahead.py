@@ -103,8 +103,7 @@ class ReadAhead:
         """The batch read ahead, if it was read for these limits; otherwise it is put back. Call after `settle`."""
         if self._error is not None:
             error, self._error = self._error, None
-            self.unread()
-            raise error
+            raise error  # a failed read leaves no batch to put back
         if self._batch is not None and self._limits != (limit, max_bytes):
             self.unread()
         batch, self._batch = self._batch, None
